@@ -1,0 +1,44 @@
+/*
+ * eid: event ids "MS-SEQ" like Redis stream ids, assigned by the router.
+ * The generator never goes back: when the clock steps back or stands
+ * still, the sequence counts up under the last millisecond seen.
+ */
+#ifndef CALLOSUM_EID_H
+#define CALLOSUM_EID_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* "18446744073709551615-18446744073709551615" and a NUL. */
+#define EID_STR_MAX	42
+
+struct eid {
+	uint64_t	ms;
+	uint64_t	seq;
+};
+
+struct eid_gen {
+	struct eid	last;	/* the last id handed out, or the floor */
+};
+
+/* -1, 0 or 1 as a is before, equal to or after b. */
+int		eid_cmp(const struct eid *a, const struct eid *b);
+bool		eid_is_zero(const struct eid *);
+/*
+ * Parses "MS-SEQ", or "MS" alone meaning MS-default_seq (0 for a range
+ * start, UINT64_MAX for a range end, as XRANGE does). Returns 0 or -1.
+ */
+int		eid_parse(const char *s, size_t len, uint64_t default_seq,
+		    struct eid *out);
+/* Writes "MS-SEQ" and a NUL into buf; returns the length without the NUL. */
+size_t		eid_format(const struct eid *, char buf[EID_STR_MAX]);
+/* The id right after e (seq + 1, carrying into ms); saturates at the max. */
+struct eid	eid_succ(const struct eid *e);
+
+/* Starts a generator whose ids are all strictly greater than *floor. */
+void		eid_gen_init(struct eid_gen *, const struct eid *floor);
+/* The next id: > every earlier one, ms = max(now_ms, last ms). */
+struct eid	eid_next(struct eid_gen *, uint64_t now_ms);
+
+#endif

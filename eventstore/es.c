@@ -1,0 +1,167 @@
+/*
+ * es: the front of the event log. It checks the public contract once (ids
+ * only go up, ranges are well formed) and hands each call to the backend
+ * picked at es_open: the memory ring now; Redis, with the ring as its
+ * fallback, in a later issue.
+ */
+#include <assert.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "eventstore/es_internal.h"
+
+struct es {
+	const struct es_backend	*b;
+	void			*be;	/* b's state, freed by b->close */
+	struct eid		 last;	/* greatest id accepted, or the floor */
+	es_state_cb		*state_cb;
+	void			*state_arg;
+	struct event_base	*base;
+};
+
+static void	es_last(struct es *, struct eid *);
+
+void
+es_cause(char **cause, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (cause == NULL)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(cause, fmt, ap) == -1)
+		*cause = NULL;
+	va_end(ap);
+}
+
+struct es *
+es_open(const struct es_config *cfg, char **cause)
+{
+	if (cfg->redis_url != NULL) {
+		es_cause(cause, "redis backend not built yet");
+		return (NULL);
+	}
+	return (es_open_backend(&es_mem_backend, cfg, cause));
+}
+
+struct es *
+es_open_backend(const struct es_backend *b, const struct es_config *cfg,
+    char **cause)
+{
+	struct es	*es;
+
+	if ((es = calloc(1, sizeof(*es))) == NULL) {
+		es_cause(cause, "eventstore: out of memory");
+		return (NULL);
+	}
+	es->b = b;
+	es->state_cb = cfg->state_cb;
+	es->state_arg = cfg->state_arg;
+	es->base = cfg->base;
+	if ((es->be = b->open(cfg, cause)) == NULL) {
+		free(es);
+		return (NULL);
+	}
+	/* A backend that found a log starts the order above its last id. */
+	b->last_eid(es->be, &es->last);
+	return (es);
+}
+
+void
+es_close(struct es *es)
+{
+	if (es == NULL)
+		return;
+	es->b->close(es->be);
+	free(es);
+}
+
+/* The greatest id accepted here or known to the backend. */
+static void
+es_last(struct es *es, struct eid *out)
+{
+	struct eid	bl;
+
+	es->b->last_eid(es->be, &bl);
+	*out = eid_cmp(&bl, &es->last) > 0 ? bl : es->last;
+}
+
+/*
+ * An eid not greater than the last one appended (0-0 included, as Redis
+ * refuses XADD 0-0) is a caller bug: the router's generator never goes
+ * back. It returns -1 with nothing kept and no counter touched, before the
+ * backend sees it, so the ring's order holds. A caller telling this -1
+ * from a full ES_FULL_REFUSE ring compares ev->eid with es_last_eid.
+ */
+int
+es_append(struct es *es, struct es_event *ev, es_append_cb *cb, void *arg,
+    enum es_stored *where)
+{
+	enum es_stored	w = ES_STORED_NONE;
+	struct eid	last;
+	int		r;
+
+	es_last(es, &last);
+	if (eid_cmp(&ev->eid, &last) <= 0)
+		return (-1);
+	if ((r = es->b->append(es->be, ev, cb, arg, &w)) == -1)
+		return (-1);
+	/* Accepted (now or pending): the order moves on either way. */
+	es->last = ev->eid;
+	if (r == 0 && where != NULL)
+		*where = w;
+	return (r);
+}
+
+/*
+ * An empty range (from > to) or max 0 answers 0 at once. max is capped at
+ * INT_MAX so that n fits the return; out must have room for max events.
+ */
+int
+es_read(struct es *es, const struct eid *from, const struct eid *to,
+    size_t max, struct es_event **out, es_read_cb *cb, void *arg)
+{
+	if (max == 0 || eid_cmp(from, to) > 0)
+		return (0);
+	if (max > INT_MAX)
+		max = INT_MAX;
+	return (es->b->read(es->be, from, to, max, out, cb, arg));
+}
+
+void
+es_last_eid(struct es *es, struct eid *out)
+{
+	es_last(es, out);
+}
+
+void
+es_first_eid(struct es *es, struct eid *out)
+{
+	es->b->first_eid(es->be, out);
+}
+
+void
+es_get_stats(struct es *es, struct es_stats *out)
+{
+	struct es_stats	s = { 0 };
+
+	es->b->stats(es->be, &s);
+	s.backend = es->b->name;
+	*out = s;
+}
+
+const char *
+es_stored_name(enum es_stored where)
+{
+	switch (where) {
+	case ES_STORED_NONE:
+		return ("none");
+	case ES_STORED_MEMORY:
+		return ("memory");
+	case ES_STORED_REDIS:
+		return ("redis");
+	}
+	return ("unknown");
+}

@@ -1,0 +1,98 @@
+/*
+ * es_internal: what eventstore's own files share and the public header
+ * keeps quiet: the backend table (the seam where tests plug a fake and
+ * Redis plugs in), the front's constructor over a given backend, and the
+ * bounded memory ring that is both the embedded log and, later, the Redis
+ * fallback. Nothing outside eventstore/ and its unit tests includes this.
+ */
+#ifndef CALLOSUM_ES_INTERNAL_H
+#define CALLOSUM_ES_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "eventstore/eid.h"
+#include "eventstore/es_event.h"
+#include "eventstore/eventstore.h"
+
+/*
+ * A backend, picked by es_open. Each entry takes the state open returned.
+ * The front has already checked what the public contract promises (eids
+ * increasing, from <= to, max >= 1), so backends may assert it.
+ */
+struct es_backend {
+	const char	*name;		/* es_stats.backend: static storage */
+	/* The backend state, or NULL with *cause set (config borrowed). */
+	void		*(*open)(const struct es_config *, char **cause);
+	/* Frees the state and drops its references; no callback runs. */
+	void		 (*close)(void *);
+	/* As es_append; where is never NULL. */
+	int		 (*append)(void *, struct es_event *, es_append_cb *,
+			    void *, enum es_stored *where);
+	/* As es_read. */
+	int		 (*read)(void *, const struct eid *from,
+			    const struct eid *to, size_t max,
+			    struct es_event **out, es_read_cb *, void *);
+	/* The greatest id it was given or found in its log; zero if none. */
+	void		 (*last_eid)(void *, struct eid *);
+	/* The smallest id it holds; zero if none. */
+	void		 (*first_eid)(void *, struct eid *);
+	/* Fills every counter of *out except backend, which the front sets. */
+	void		 (*stats)(void *, struct es_stats *);
+};
+
+/* The memory ring as a backend: the embedded log (es_mem.c). */
+extern const struct es_backend es_mem_backend;
+
+/*
+ * es_open over a given backend table (borrowed: it must outlive the
+ * store). es_open calls this; tests call it with a fake.
+ */
+struct es	*es_open_backend(const struct es_backend *,
+		    const struct es_config *, char **cause);
+
+/* Sets *cause (if cause is not NULL) to a malloc'd message, or NULL. */
+void		 es_cause(char **cause, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
+
+/*
+ * The memory ring: at most max_events events in strictly increasing eid
+ * order, oldest at the head. It holds one reference to each event.
+ */
+struct es_mem;
+
+/* A ring of capacity max_events (>= 1), or NULL with *cause set. */
+struct es_mem	*es_mem_new(size_t max_events, enum es_full_policy,
+		    char **cause);
+/* Frees the ring and drops its references. NULL is a no-op. */
+void		 es_mem_free(struct es_mem *);
+/*
+ * Adds ev (referenced) at the tail; ev->eid must be greater than every id
+ * pushed before (asserted). When full, ES_FULL_DROP_OLDEST unrefs the
+ * oldest and counts it; ES_FULL_REFUSE counts a refusal and returns -1,
+ * leaving the ring and ev as they were.
+ */
+int		 es_mem_push(struct es_mem *, struct es_event *ev);
+/*
+ * Fills out[0..n) with the events from <= eid <= to, in order, at most max
+ * (each referenced: the caller unrefs). Returns n.
+ */
+size_t		 es_mem_read(struct es_mem *, const struct eid *from,
+		    const struct eid *to, size_t max, struct es_event **out);
+/* The oldest event (borrowed: valid while the ring holds it), or NULL. */
+struct es_event	*es_mem_peek(struct es_mem *);
+/*
+ * Removes the oldest event and returns it with the ring's reference (taken:
+ * the caller unrefs), or NULL when empty. Not counted as dropped.
+ */
+struct es_event	*es_mem_pop(struct es_mem *);
+/* Events held now. */
+size_t		 es_mem_depth(struct es_mem *);
+/* The greatest id ever pushed, even if since popped or dropped; or zero. */
+void		 es_mem_last_eid(struct es_mem *, struct eid *);
+/* The oldest id held, or zero. */
+void		 es_mem_first_eid(struct es_mem *, struct eid *);
+/* Pushes accepted, dropped and refused, and the depth, into *out. */
+void		 es_mem_stats(struct es_mem *, struct es_stats *);
+
+#endif

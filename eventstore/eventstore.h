@@ -1,0 +1,114 @@
+/*
+ * eventstore: the event log behind one small header.
+ *
+ * The router appends every cross-tract event with the id it assigned, and
+ * reads ranges back for replay. Backends: the bounded memory ring (the
+ * embedded default), and Redis Streams with the same ring as its fallback
+ * (a later issue). Nothing here includes router headers.
+ *
+ * Calls that may complete later follow one rule: they either finish at
+ * once (and never call back) or return ES_PENDING and call back exactly
+ * once, later, from the event loop.
+ */
+#ifndef CALLOSUM_EVENTSTORE_H
+#define CALLOSUM_EVENTSTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "eventstore/eid.h"
+#include "eventstore/es_event.h"
+
+struct es;
+struct event_base;
+
+#define ES_PENDING	1
+
+/* Where an appended event is held right now. */
+enum es_stored {
+	ES_STORED_NONE = 0,
+	ES_STORED_MEMORY,
+	ES_STORED_REDIS
+};
+
+/* What the memory ring does when it holds mem_max_events. */
+enum es_full_policy {
+	ES_FULL_DROP_OLDEST = 0,	/* the embedded log: evict, count it */
+	ES_FULL_REFUSE			/* a fallback: never drop, refuse */
+};
+
+/* Called once when a pending append is settled. */
+typedef void	es_append_cb(void *arg, enum es_stored where);
+/*
+ * Called once with the events of a pending read (referenced: the callee
+ * unrefs each), or n = 0 and status -1 when the read failed.
+ */
+typedef void	es_read_cb(void *arg, struct es_event **evs, size_t n,
+		    int status);
+/* State changes of the store, for the one log line the router writes. */
+typedef void	es_state_cb(void *arg, const char *state, const char *why);
+
+struct es_config {
+	size_t			 mem_max_events;	/* ring capacity, >= 1 */
+	enum es_full_policy	 mem_full;
+	const char		*redis_url;	/* NULL: memory only */
+	const char		*redis_prefix;	/* "callosum:" */
+	uint64_t		 redis_maxlen;	/* 0: keep all */
+	unsigned		 redis_timeout_ms;
+	struct event_base	*base;		/* for async backends */
+	es_state_cb		*state_cb;	/* may be NULL */
+	void			*state_arg;
+};
+
+struct es_stats {
+	const char	*backend;	/* "memory" or "redis" */
+	uint64_t	 appended;	/* events accepted, ever */
+	uint64_t	 stored_memory;	/* of those, settled in memory */
+	uint64_t	 stored_redis;	/* of those, settled in Redis */
+	uint64_t	 dropped;	/* evicted by ES_FULL_DROP_OLDEST */
+	uint64_t	 refused;	/* refused by ES_FULL_REFUSE */
+	uint64_t	 depth;		/* events the ring holds now */
+	uint64_t	 fallback_depth;	/* ring events not yet in Redis */
+};
+
+/*
+ * Opens a store. The config is borrowed (strings are copied). Returns NULL
+ * with *cause (caller frees) set when it cannot be used.
+ */
+struct es	*es_open(const struct es_config *, char **cause);
+/*
+ * Closes the store, dropping its references. A read still out is called
+ * back (n = 0, status -1) before es_close returns, so its owner can free
+ * what it left orphaned; pending appends are not called back.
+ */
+void		 es_close(struct es *);
+
+/*
+ * Appends ev, whose eid must be greater than every earlier append's.
+ * Returns 0 when it is settled now (*where set, no callback), ES_PENDING
+ * when cb(arg, where) will run once later, or -1 when it was refused (ring
+ * full in ES_FULL_REFUSE mode; nothing kept, no callback). On 0 and
+ * ES_PENDING the store holds its own reference to ev.
+ */
+int		 es_append(struct es *, struct es_event *ev, es_append_cb *cb,
+		    void *arg, enum es_stored *where);
+
+/*
+ * Reads the events with from <= eid <= to, in id order, at most max of
+ * them. Returns n >= 0 with out[0..n) filled (each referenced: the caller
+ * unrefs) when it can answer now, ES_PENDING when cb will run once later
+ * with them instead, or -1 on error. Fewer than max events (and n == 0)
+ * means the range holds no more.
+ */
+int		 es_read(struct es *, const struct eid *from, const struct eid *to,
+		    size_t max, struct es_event **out, es_read_cb *cb, void *arg);
+
+/* The greatest id ever appended or found in the log; zero when empty. */
+void		 es_last_eid(struct es *, struct eid *out);
+/* The smallest id the log still holds; zero when empty. */
+void		 es_first_eid(struct es *, struct eid *out);
+void		 es_get_stats(struct es *, struct es_stats *out);
+/* The name of a stored state: "none", "memory", "redis". */
+const char	*es_stored_name(enum es_stored);
+
+#endif

@@ -1,0 +1,901 @@
+/*
+ * config: the built-in defaults, the config file and the command line, in
+ * that order of strength, all going through config_set() so that a key is
+ * checked the same way wherever it comes from.
+ *
+ * Every key is checked when it is set: the rest of the router may rely on
+ * each field being in the range documented here without checking again.
+ */
+#include <sys/types.h>
+#include <sys/un.h>
+
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "router/config.h"
+#include "router/log.h"
+#include "router/xmalloc.h"
+
+#ifndef CALLOSUM_VERSION
+#error "CALLOSUM_VERSION must be defined by the build"
+#endif
+
+/* Longest value quoted in a cause, so that a cause stays one short line. */
+#define CONFIG_QUOTE_MAX	64
+#define CONFIG_TRACT_MAX	64
+
+#define CONFIG_SUN_PATH_MAX	(sizeof ((struct sockaddr_un *)0)->sun_path)
+
+/* Integer fields are stored by width; unsigned and uint32_t share one. */
+_Static_assert(sizeof(unsigned) == sizeof(uint32_t), "unsigned is 32 bits");
+_Static_assert(sizeof(size_t) == sizeof(uint64_t), "size_t is 64 bits");
+_Static_assert(sizeof(uid_t) == sizeof(uint32_t), "uid_t is 32 bits");
+
+enum config_kind {
+	CONFIG_INT,		/* decimal, min..max */
+	CONFIG_SIZE,		/* decimal with k/m/g suffixes, min..max */
+	CONFIG_MODE,		/* octal, 0..0777 */
+	CONFIG_FRACTION,	/* a float in [0,1] */
+	CONFIG_STRING,		/* checked by check() */
+	CONFIG_UIDS,		/* comma-separated uids, empty: any */
+	CONFIG_TRACTS,		/* comma-separated tract names, 1 or more */
+	CONFIG_LEVEL		/* error|warn|info|debug */
+};
+
+struct config_key {
+	const char		*name;
+	enum config_kind	 kind;
+	size_t			 off;	/* of the field in a config */
+	size_t			 width;	/* of an integer field */
+	uint64_t		 min;
+	uint64_t		 max;
+	/* CONFIG_STRING: NULL when s is good, else what is wrong with it. */
+	const char		*(*check)(const char *s);
+};
+
+static const char	*config_check_socket(const char *);
+static const char	*config_check_nonempty(const char *);
+static const char	*config_check_redis(const char *);
+static const char	*config_check_http(const char *);
+static const char	*config_check_webhook(const char *);
+
+#define CONFIG_FIELD(f) \
+	offsetof(struct config, f), sizeof(((struct config *)0)->f)
+
+static const struct config_key config_keys[] = {
+	{ "socket", CONFIG_STRING, CONFIG_FIELD(socket), 0, 0,
+	  config_check_socket },
+	{ "socket_mode", CONFIG_MODE, CONFIG_FIELD(socket_mode), 0, 0777,
+	  NULL },
+	{ "allow_uids", CONFIG_UIDS, CONFIG_FIELD(allow_uids), 0, 0, NULL },
+	{ "max_connections", CONFIG_INT, CONFIG_FIELD(max_connections),
+	  1, UINT_MAX, NULL },
+	{ "max_frame", CONFIG_SIZE, CONFIG_FIELD(max_frame), 64, UINT32_MAX,
+	  NULL },
+	/* Zero would close every client before it could say hello. */
+	{ "handshake_timeout_ms", CONFIG_INT,
+	  CONFIG_FIELD(handshake_timeout_ms), 1, UINT_MAX, NULL },
+	{ "max_subs_per_conn", CONFIG_INT, CONFIG_FIELD(max_subs_per_conn),
+	  1, UINT_MAX, NULL },
+	{ "output_limit", CONFIG_SIZE, CONFIG_FIELD(output_limit),
+	  1, SIZE_MAX, NULL },
+	{ "max_pending", CONFIG_SIZE, CONFIG_FIELD(max_pending),
+	  1, UINT64_MAX, NULL },
+	/* Zero is meaningful: a blocked pub fails at once. */
+	{ "publish_timeout_ms", CONFIG_INT, CONFIG_FIELD(publish_timeout_ms),
+	  0, UINT_MAX, NULL },
+	{ "breaker_failure_threshold", CONFIG_INT,
+	  CONFIG_FIELD(breaker_failure_threshold), 1, UINT_MAX, NULL },
+	/* Zero is meaningful: an open breaker tries again at once. */
+	{ "breaker_reset_timeout_ms", CONFIG_INT,
+	  CONFIG_FIELD(breaker_reset_timeout_ms), 0, UINT_MAX, NULL },
+	{ "breaker_half_open_max", CONFIG_INT,
+	  CONFIG_FIELD(breaker_half_open_max), 1, UINT_MAX, NULL },
+	{ "redis", CONFIG_STRING, CONFIG_FIELD(redis), 0, 0,
+	  config_check_redis },
+	{ "redis_prefix", CONFIG_STRING, CONFIG_FIELD(redis_prefix), 0, 0,
+	  config_check_nonempty },
+	{ "redis_maxlen", CONFIG_INT, CONFIG_FIELD(redis_maxlen),
+	  0, UINT64_MAX, NULL },
+	/* Zero would time out every batch: Redis would never be used. */
+	{ "redis_timeout_ms", CONFIG_INT, CONFIG_FIELD(redis_timeout_ms),
+	  1, UINT_MAX, NULL },
+	{ "memlog_max_events", CONFIG_SIZE, CONFIG_FIELD(memlog_max_events),
+	  1, UINT64_MAX, NULL },
+	{ "synth_window", CONFIG_INT, CONFIG_FIELD(synth_window),
+	  1, UINT_MAX, NULL },
+	{ "balance_threshold", CONFIG_FRACTION,
+	  CONFIG_FIELD(balance_threshold), 0, 0, NULL },
+	{ "promote_occurrences", CONFIG_INT,
+	  CONFIG_FIELD(promote_occurrences), 1, UINT_MAX, NULL },
+	{ "promote_sessions", CONFIG_INT, CONFIG_FIELD(promote_sessions),
+	  1, UINT_MAX, NULL },
+	{ "promote_models", CONFIG_INT, CONFIG_FIELD(promote_models),
+	  1, UINT_MAX, NULL },
+	{ "webhook", CONFIG_STRING, CONFIG_FIELD(webhook), 0, 0,
+	  config_check_webhook },
+	{ "webhook_retries", CONFIG_INT, CONFIG_FIELD(webhook_retries),
+	  0, UINT_MAX, NULL },
+	{ "http", CONFIG_STRING, CONFIG_FIELD(http), 0, 0,
+	  config_check_http },
+	{ "tracts", CONFIG_TRACTS, CONFIG_FIELD(tracts), 0, 0, NULL },
+	{ "log_level", CONFIG_LEVEL, CONFIG_FIELD(log_level), 0, 0, NULL }
+};
+
+#define CONFIG_NKEYS	(sizeof config_keys / sizeof config_keys[0])
+
+/* The command line: SPEC "Programs and their command lines". */
+struct config_flag {
+	const char	*name;	/* without the leading "--" */
+	const char	*key;	/* config key it sets, NULL if none */
+	const char	*arg;	/* its value's name, NULL: takes none */
+	const char	*help;
+};
+
+static const struct config_flag config_flags[] = {
+	{ "socket", "socket", "PATH",
+	  "listen on this Unix socket" },
+	{ "redis", "redis", "URL",
+	  "event log in Redis: unix:///PATH or redis://HOST:PORT" },
+	{ "http", "http", "ADDR:PORT",
+	  "serve /metrics, /stats.json and a dashboard" },
+	{ "webhook", "webhook", "URL",
+	  "POST candidate notifications to this URL" },
+	{ "tracts", "tracts", "a,b,...",
+	  "tracts declared at start (default: internal,external)" },
+	{ "config", NULL, "FILE",
+	  "read 'key = value' lines; flags win over it" },
+	{ "log-level", "log_level", "LEVEL",
+	  "error, warn, info (default) or debug" },
+	{ "help", NULL, NULL,
+	  "print this help and exit" },
+	{ "version", NULL, NULL,
+	  "print the version and exit" }
+};
+
+#define CONFIG_NFLAGS	(sizeof config_flags / sizeof config_flags[0])
+
+/* A flag as found on the command line, before it is applied. */
+struct config_arg {
+	const struct config_flag	*flag;
+	const char			*value;	/* borrowed: argv */
+};
+
+/*
+ * Makes s fit in a one-line cause: control bytes become '?' and a long
+ * value is cut with "...". Returns buf.
+ */
+static const char *
+config_quote(const char *s, char *buf, size_t len)
+{
+	size_t	i, max;
+
+	assert(len > CONFIG_QUOTE_MAX + 3);
+	max = CONFIG_QUOTE_MAX;
+	for (i = 0; s[i] != '\0' && i < max; i++) {
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			buf[i] = '?';
+		else
+			buf[i] = s[i];
+	}
+	if (s[i] != '\0') {
+		memcpy(buf + i, "...", 3);
+		i += 3;
+	}
+	buf[i] = '\0';
+	return (buf);
+}
+
+/* Sets *cause to "NAME: WHAT: 'VALUE'" and returns -1. */
+static int
+config_bad(char **cause, const char *name, const char *what, const char *value)
+{
+	char	q[CONFIG_QUOTE_MAX + 4];
+
+	xasprintf(cause, "%s: %s: '%s'", name, what,
+	    config_quote(value, q, sizeof q));
+	return (-1);
+}
+
+/* Strict decimal: digits only, no sign, no blanks. Returns 0 or -1. */
+static int
+config_parse_u64(const char *s, const char **end, uint64_t *out)
+{
+	uint64_t	v = 0;
+	unsigned	d;
+
+	if (!isdigit((unsigned char)*s))
+		return (-1);
+	for (; isdigit((unsigned char)*s); s++) {
+		d = (unsigned)(*s - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return (-1);
+		v = v * 10 + d;
+	}
+	*end = s;
+	*out = v;
+	return (0);
+}
+
+/* A size: decimal, then nothing or one of the binary suffixes. */
+static int
+config_parse_size(const char *s, uint64_t *out)
+{
+	static const struct {
+		const char	*suffix;
+		unsigned	 shift;
+	} suffixes[] = {
+		{ "", 0 },
+		{ "k", 10 }, { "K", 10 }, { "KiB", 10 },
+		{ "m", 20 }, { "M", 20 }, { "MiB", 20 },
+		{ "g", 30 }, { "G", 30 }, { "GiB", 30 }
+	};
+	const char	*end;
+	uint64_t	 v;
+	size_t		 i;
+
+	if (config_parse_u64(s, &end, &v) != 0)
+		return (-1);
+	for (i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+		if (strcmp(end, suffixes[i].suffix) != 0)
+			continue;
+		if (v > (UINT64_MAX >> suffixes[i].shift))
+			return (-1);
+		*out = v << suffixes[i].shift;
+		return (0);
+	}
+	return (-1);
+}
+
+static void
+config_store_int(struct config *c, const struct config_key *k, uint64_t v)
+{
+	char		*field = (char *)c + k->off;
+	uint32_t	 v32;
+
+	if (k->width == sizeof(uint32_t)) {
+		assert(v <= UINT32_MAX);
+		v32 = (uint32_t)v;
+		memcpy(field, &v32, sizeof v32);
+	} else {
+		assert(k->width == sizeof(uint64_t));
+		memcpy(field, &v, sizeof v);
+	}
+}
+
+static int
+config_set_int(struct config *c, const struct config_key *k, const char *name,
+    const char *value, char **cause)
+{
+	const char	*end;
+	char		*what;
+	uint64_t	 v;
+	int		 ok;
+
+	if (k->kind == CONFIG_SIZE)
+		ok = config_parse_size(value, &v) == 0;
+	else
+		ok = config_parse_u64(value, &end, &v) == 0 && *end == '\0';
+	if (!ok || (v == 0 && k->min == 1)) {
+		if (k->min == 0)
+			return (config_bad(cause, name,
+			    "not an unsigned integer", value));
+		return (config_bad(cause, name, "not a positive integer",
+		    value));
+	}
+	if (v < k->min || v > k->max) {
+		xasprintf(&what, "out of range (%llu..%llu)",
+		    (unsigned long long)k->min, (unsigned long long)k->max);
+		config_bad(cause, name, what, value);
+		free(what);
+		return (-1);
+	}
+	config_store_int(c, k, v);
+	return (0);
+}
+
+/* Octal, with or without the leading 0: "0600" and "600" are the same. */
+static int
+config_set_mode(struct config *c, const char *name, const char *value,
+    char **cause)
+{
+	const char	*s;
+	unsigned	 v = 0;
+
+	for (s = value; *s >= '0' && *s <= '7'; s++) {
+		v = v * 8 + (unsigned)(*s - '0');
+		if (v > 0777)
+			break;
+	}
+	if (s == value || *s != '\0' || v > 0777)
+		return (config_bad(cause, name, "not an octal mode up to 0777",
+		    value));
+	c->socket_mode = v;
+	return (0);
+}
+
+static int
+config_set_fraction(struct config *c, const char *name, const char *value,
+    char **cause)
+{
+	const char	*s;
+	char		*end;
+	double		 v;
+
+	/*
+	 * Plain decimal notation only: strtod would also take blanks, hex
+	 * floats, "nan" and "inf", and none of those is a threshold.
+	 */
+	for (s = value; *s != '\0'; s++) {
+		if (!isdigit((unsigned char)*s) && strchr(".eE+-", *s) == NULL)
+			break;
+	}
+	if (*s != '\0' || value[0] == '\0')
+		goto bad;
+	errno = 0;
+	v = strtod(value, &end);
+	if (errno != 0 || *end != '\0' || !isfinite(v) || v < 0.0 || v > 1.0)
+		goto bad;
+	c->balance_threshold = v;
+	return (0);
+bad:
+	return (config_bad(cause, name, "not a number in [0,1]", value));
+}
+
+static int
+config_set_level(struct config *c, const char *name, const char *value,
+    char **cause)
+{
+	int	level;
+
+	if ((level = log_level_parse(value)) == -1)
+		return (config_bad(cause, name,
+		    "not error, warn, info or debug", value));
+	c->log_level = level;
+	return (0);
+}
+
+/* Trims blanks around s in place; returns the first byte kept. */
+static char *
+config_trim(char *s)
+{
+	char	*end;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return (s);
+}
+
+static int
+config_set_uids(struct config *c, const char *name, const char *value,
+    char **cause)
+{
+	uid_t		 uids[CONFIG_MAX_UIDS];
+	size_t		 n = 0;
+	char		*copy, *rest, *item, *t;
+	const char	*end;
+	uint64_t	 v;
+	int		 rc = -1;
+
+	rest = copy = xstrdup(value);
+	if (*config_trim(copy) == '\0') {
+		/* Empty: any uid that can open the socket. */
+		c->nallow_uids = 0;
+		free(copy);
+		return (0);
+	}
+	while ((item = strsep(&rest, ",")) != NULL) {
+		t = config_trim(item);
+		/* (uid_t)-1 is no uid: chown(2) reads it as "no change". */
+		if (config_parse_u64(t, &end, &v) != 0 || *end != '\0' ||
+		    v >= (uid_t)-1) {
+			config_bad(cause, name, "not a uid", t);
+			goto out;
+		}
+		if (n == CONFIG_MAX_UIDS) {
+			xasprintf(cause, "%s: more than %d uids", name,
+			    CONFIG_MAX_UIDS);
+			goto out;
+		}
+		uids[n++] = (uid_t)v;
+	}
+	memcpy(c->allow_uids, uids, n * sizeof uids[0]);
+	c->nallow_uids = n;
+	rc = 0;
+out:
+	free(copy);
+	return (rc);
+}
+
+/* Tract names: SPEC "Transport and framing". */
+static int
+config_tract_valid(const char *s)
+{
+	size_t	len;
+
+	len = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789_.-");
+	return (len >= 1 && len <= CONFIG_TRACT_MAX && s[len] == '\0');
+}
+
+static void
+config_free_tracts(char **tracts, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		free(tracts[i]);
+		tracts[i] = NULL;
+	}
+}
+
+static int
+config_set_tracts(struct config *c, const char *name, const char *value,
+    char **cause)
+{
+	char	*tracts[CONFIG_MAX_TRACTS];
+	char	*copy, *rest, *item, *t;
+	size_t	 n = 0, i;
+
+	rest = copy = xstrdup(value);
+	if (*config_trim(copy) == '\0') {
+		xasprintf(cause, "%s: at least one tract is needed", name);
+		goto fail;
+	}
+	while ((item = strsep(&rest, ",")) != NULL) {
+		t = config_trim(item);
+		if (t[0] == '$') {
+			config_bad(cause, name, "reserved tract name", t);
+			goto fail;
+		}
+		if (!config_tract_valid(t)) {
+			config_bad(cause, name, "bad tract name", t);
+			goto fail;
+		}
+		for (i = 0; i < n; i++) {
+			if (strcmp(tracts[i], t) == 0)
+				break;
+		}
+		if (i != n) {
+			config_bad(cause, name, "duplicate tract", t);
+			goto fail;
+		}
+		if (n == CONFIG_MAX_TRACTS) {
+			xasprintf(cause, "%s: more than %d tracts", name,
+			    CONFIG_MAX_TRACTS);
+			goto fail;
+		}
+		tracts[n++] = xstrdup(t);
+	}
+	free(copy);
+
+	/* Only now is the old list replaced: a bad list changes nothing. */
+	config_free_tracts(c->tracts, c->ntracts);
+	memcpy(c->tracts, tracts, n * sizeof tracts[0]);
+	c->ntracts = n;
+	return (0);
+fail:
+	config_free_tracts(tracts, n);
+	free(copy);
+	return (-1);
+}
+
+static const char *
+config_check_socket(const char *s)
+{
+	/* bind(2) takes the path NUL-terminated inside sun_path. */
+	if (s[0] == '\0' || strlen(s) >= CONFIG_SUN_PATH_MAX)
+		return ("not a socket path of 1 to 107 bytes");
+	return (NULL);
+}
+
+static const char *
+config_check_nonempty(const char *s)
+{
+	if (s[0] == '\0')
+		return ("empty");
+	return (NULL);
+}
+
+static const char *
+config_check_redis(const char *s)
+{
+	static const char	*what =
+	    "not unix:///PATH or redis://HOST:PORT";
+
+	if (strncmp(s, "unix://", 7) == 0) {
+		if (s[7] != '/' || strlen(s + 7) >= CONFIG_SUN_PATH_MAX)
+			return (what);
+		return (NULL);
+	}
+	if (strncmp(s, "redis://", 8) == 0 && s[8] != '\0')
+		return (NULL);
+	return (what);
+}
+
+static const char *
+config_check_http(const char *s)
+{
+	static const char	*what = "not ADDR:PORT with a port 1..65535";
+	const char		*colon, *end;
+	uint64_t		 port;
+	size_t			 i;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if (!isgraph((unsigned char)s[i]))
+			return (what);
+	}
+	/* The last colon, so that "[::1]:9090" splits after the bracket. */
+	if ((colon = strrchr(s, ':')) == NULL || colon == s)
+		return (what);
+	if (s[0] == '[' && colon[-1] != ']')
+		return (what);
+	if (config_parse_u64(colon + 1, &end, &port) != 0 || *end != '\0' ||
+	    port < 1 || port > 65535)
+		return (what);
+	return (NULL);
+}
+
+static const char *
+config_check_webhook(const char *s)
+{
+	/* The SPEC's notification is an HTTP POST; no file:// or others. */
+	if ((strncmp(s, "http://", 7) == 0 && s[7] != '\0') ||
+	    (strncmp(s, "https://", 8) == 0 && s[8] != '\0'))
+		return (NULL);
+	return ("not an http:// or https:// URL");
+}
+
+static int
+config_set_string(struct config *c, const struct config_key *k,
+    const char *name, const char *value, char **cause)
+{
+	const char	*what;
+	char		**field = (char **)((char *)c + k->off);
+
+	if ((what = k->check(value)) != NULL)
+		return (config_bad(cause, name, what, value));
+	free(*field);
+	*field = xstrdup(value);
+	return (0);
+}
+
+/*
+ * Sets key k from value; name is what the user wrote (the key, or the
+ * flag), used in *cause. On failure c is unchanged.
+ */
+static int
+config_set_key(struct config *c, const struct config_key *k, const char *name,
+    const char *value, char **cause)
+{
+	switch (k->kind) {
+	case CONFIG_INT:
+	case CONFIG_SIZE:
+		return (config_set_int(c, k, name, value, cause));
+	case CONFIG_MODE:
+		return (config_set_mode(c, name, value, cause));
+	case CONFIG_FRACTION:
+		return (config_set_fraction(c, name, value, cause));
+	case CONFIG_STRING:
+		return (config_set_string(c, k, name, value, cause));
+	case CONFIG_UIDS:
+		return (config_set_uids(c, name, value, cause));
+	case CONFIG_TRACTS:
+		return (config_set_tracts(c, name, value, cause));
+	case CONFIG_LEVEL:
+		return (config_set_level(c, name, value, cause));
+	}
+	abort();
+}
+
+static const struct config_key *
+config_find_key(const char *key)
+{
+	size_t	i;
+
+	for (i = 0; i < CONFIG_NKEYS; i++) {
+		if (strcmp(config_keys[i].name, key) == 0)
+			return (&config_keys[i]);
+	}
+	return (NULL);
+}
+
+char *
+config_default_socket(void)
+{
+	const char	*dir;
+	char		*path;
+
+	dir = getenv("XDG_RUNTIME_DIR");
+	if (dir == NULL || dir[0] == '\0')
+		return (xstrdup("/tmp/callosum.sock"));
+	xasprintf(&path, "%s/callosum.sock", dir);
+	return (path);
+}
+
+/* c is not read: whatever it held is overwritten, not freed. */
+void
+config_defaults(struct config *c)
+{
+	memset(c, 0, sizeof *c);
+	c->socket = config_default_socket();
+	c->socket_mode = 0600;
+	c->nallow_uids = 0;
+	c->max_connections = 1024;
+	c->max_frame = 1048576;
+	c->handshake_timeout_ms = 2000;
+	c->max_subs_per_conn = 256;
+	c->output_limit = 8 * 1024 * 1024;
+	c->max_pending = 1024;
+	c->publish_timeout_ms = 100;
+	c->breaker_failure_threshold = 5;
+	c->breaker_reset_timeout_ms = 30000;
+	c->breaker_half_open_max = 1;
+	c->redis = NULL;
+	c->redis_prefix = xstrdup("callosum:");
+	c->redis_maxlen = 0;
+	c->redis_timeout_ms = 500;
+	c->memlog_max_events = 1000000;
+	c->synth_window = 100;
+	c->balance_threshold = 0.7;
+	c->promote_occurrences = 3;
+	c->promote_sessions = 2;
+	c->promote_models = 2;
+	c->webhook = NULL;
+	c->webhook_retries = 5;
+	c->http = NULL;
+	c->tracts[0] = xstrdup("internal");
+	c->tracts[1] = xstrdup("external");
+	c->ntracts = 2;
+	c->log_level = LOG_INFO;
+}
+
+/* Leaves every pointer NULL, so freeing twice, or a zeroed c, is safe. */
+void
+config_free(struct config *c)
+{
+	free(c->socket);
+	c->socket = NULL;
+	free(c->redis);
+	c->redis = NULL;
+	free(c->redis_prefix);
+	c->redis_prefix = NULL;
+	free(c->webhook);
+	c->webhook = NULL;
+	free(c->http);
+	c->http = NULL;
+	config_free_tracts(c->tracts, c->ntracts);
+	c->ntracts = 0;
+}
+
+int
+config_set(struct config *c, const char *key, const char *value,
+    char **cause)
+{
+	const struct config_key	*k;
+	char			 q[CONFIG_QUOTE_MAX + 4];
+
+	if ((k = config_find_key(key)) == NULL) {
+		xasprintf(cause, "unknown key '%s'",
+		    config_quote(key, q, sizeof q));
+		return (-1);
+	}
+	return (config_set_key(c, k, k->name, value, cause));
+}
+
+/* Applies one line; returns 0, or -1 with *cause not yet naming the line. */
+static int
+config_load_line(struct config *c, char *line, size_t len, char **cause)
+{
+	char	*key, *value, *eq, *hash;
+
+	if (strlen(line) != len) {
+		*cause = xstrdup("NUL byte in line");
+		return (-1);
+	}
+	if ((hash = strchr(line, '#')) != NULL)
+		*hash = '\0';
+	key = config_trim(line);
+	if (*key == '\0')
+		return (0);
+	if ((eq = strchr(key, '=')) == NULL) {
+		*cause = xstrdup("expected 'key = value'");
+		return (-1);
+	}
+	*eq = '\0';
+	key = config_trim(key);
+	value = config_trim(eq + 1);
+	if (*key == '\0') {
+		*cause = xstrdup("expected 'key = value'");
+		return (-1);
+	}
+	return (config_set(c, key, value, cause));
+}
+
+/* A key set twice in a file: the later line wins, as on a command line. */
+int
+config_load_file(struct config *c, const char *path, char **cause)
+{
+	FILE	*f;
+	char	*line = NULL, *why = NULL;
+	size_t	 size = 0, lineno = 0;
+	ssize_t	 len;
+	int	 rc = -1;
+
+	if ((f = fopen(path, "re")) == NULL) {
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		return (-1);
+	}
+	while ((len = getline(&line, &size, f)) != -1) {
+		lineno++;
+		if (config_load_line(c, line, (size_t)len, &why) != 0) {
+			xasprintf(cause, "%s:%zu: %s", path, lineno, why);
+			free(why);
+			goto out;
+		}
+	}
+	/* getline fails at the end, and on a read error (a directory, EIO). */
+	if (ferror(f)) {
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	free(line);
+	fclose(f);
+	return (rc);
+}
+
+static void
+config_usage(FILE *f)
+{
+	const struct config_flag	*fl;
+	char				 left[64];
+	size_t				 i;
+
+	fputs("usage: callosumd [--socket PATH] [--redis URL] "
+	    "[--http ADDR:PORT]\n"
+	    "                 [--webhook URL] [--tracts a,b,...] "
+	    "[--config FILE]\n"
+	    "                 [--log-level LEVEL] [--help] [--version]\n"
+	    "The Callosum message router, in the foreground.\n"
+	    "Flags take \"--flag VALUE\" or \"--flag=VALUE\".\n\n", f);
+	for (i = 0; i < CONFIG_NFLAGS; i++) {
+		fl = &config_flags[i];
+		snprintf(left, sizeof left, "--%s%s%s", fl->name,
+		    fl->arg != NULL ? " " : "", fl->arg != NULL ? fl->arg : "");
+		fprintf(f, "  %-22s %s\n", left, fl->help);
+	}
+	fputs("\nThe default socket is $XDG_RUNTIME_DIR/callosum.sock, else "
+	    "/tmp/callosum.sock.\n"
+	    "Exit status: 0 after a clean stop, 64 on unusable arguments or "
+	    "configuration.\n", f);
+}
+
+static const struct config_flag *
+config_find_flag(const char *name, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < CONFIG_NFLAGS; i++) {
+		if (strlen(config_flags[i].name) == len &&
+		    strncmp(config_flags[i].name, name, len) == 0)
+			return (&config_flags[i]);
+	}
+	return (NULL);
+}
+
+/*
+ * On CONFIG_EXIT and CONFIG_USAGE c owns nothing (it has been freed), so a
+ * caller that calls config_free anyway does no harm.
+ *
+ * The command line is read left to right, as getopt would: --help or
+ * --version prints at once, before any file is read, unless an earlier
+ * argument is bad.
+ */
+enum config_result
+config_from_args(struct config *c, int argc, char **argv, char **cause)
+{
+	struct config_arg		*args;
+	const struct config_flag	*fl;
+	const struct config_key		*k;
+	const char			*arg, *name, *eq, *value;
+	char				 q[CONFIG_QUOTE_MAX + 4], flag[80];
+	size_t				 nargs = 0, i;
+	int				 n;
+	enum config_result		 rc = CONFIG_USAGE;
+
+	config_defaults(c);
+	args = xcalloc(argc > 0 ? (size_t)argc : 1, sizeof *args);
+
+	for (n = 1; n < argc; n++) {
+		arg = argv[n];
+		if (arg[0] != '-' || strcmp(arg, "-") == 0 ||
+		    strcmp(arg, "--") == 0) {
+			xasprintf(cause, "unexpected argument '%s'",
+			    config_quote(arg, q, sizeof q));
+			goto out;
+		}
+		if (arg[1] != '-') {
+			/* There are no short flags: "-h" is not "--help". */
+			xasprintf(cause, "unknown flag '%s'",
+			    config_quote(arg, q, sizeof q));
+			goto out;
+		}
+		name = arg + 2;
+		eq = strchr(name, '=');
+		fl = config_find_flag(name,
+		    eq != NULL ? (size_t)(eq - name) : strlen(name));
+		if (fl == NULL) {
+			if (eq != NULL)
+				snprintf(flag, sizeof flag, "%.*s",
+				    (int)(eq - arg), arg);
+			else
+				snprintf(flag, sizeof flag, "%s", arg);
+			xasprintf(cause, "unknown flag '%s'",
+			    config_quote(flag, q, sizeof q));
+			goto out;
+		}
+		if (fl->arg == NULL) {
+			if (eq != NULL) {
+				xasprintf(cause, "--%s takes no value",
+				    fl->name);
+				goto out;
+			}
+			if (strcmp(fl->name, "help") == 0)
+				config_usage(stdout);
+			else
+				printf("callosumd %s\n", CALLOSUM_VERSION);
+			rc = CONFIG_EXIT;
+			goto out;
+		}
+		if (eq != NULL)
+			value = eq + 1;
+		else if (n + 1 < argc && strncmp(argv[n + 1], "--", 2) != 0)
+			value = argv[++n];
+		else {
+			/*
+			 * "--socket --redis x" is a forgotten value, not a
+			 * socket named "--redis"; "--socket=--x" still works.
+			 */
+			xasprintf(cause, "missing value for --%s", fl->name);
+			goto out;
+		}
+		args[nargs].flag = fl;
+		args[nargs].value = value;
+		nargs++;
+	}
+
+	/* The file first, wherever --config stands, so that flags win. */
+	for (i = 0; i < nargs; i++) {
+		if (args[i].flag->key == NULL &&
+		    config_load_file(c, args[i].value, cause) != 0)
+			goto out;
+	}
+	for (i = 0; i < nargs; i++) {
+		if (args[i].flag->key == NULL)
+			continue;
+		k = config_find_key(args[i].flag->key);
+		assert(k != NULL);
+		snprintf(flag, sizeof flag, "--%s", args[i].flag->name);
+		if (config_set_key(c, k, flag, args[i].value, cause) != 0)
+			goto out;
+	}
+	rc = CONFIG_OK;
+out:
+	free(args);
+	if (rc != CONFIG_OK)
+		config_free(c);
+	return (rc);
+}

@@ -1,0 +1,999 @@
+/*
+ * wire: protocol v1 frames, requests and replies. See wire.h.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "router/lib/wire.h"
+
+#define WIRE_ZONE_CHUNK		8192
+#define WIRE_LABEL_MAX		256	/* agent, session, model */
+#define WIRE_PATTERN_MAX	1024
+#define WIRE_KINDS_MAX		32
+
+static const char *const wire_code_names[WIRE_CODE_COUNT] = {
+	[WIRE_OK] = "ok",
+	[WIRE_BAD_FRAME] = "bad_frame",
+	[WIRE_BAD_REQUEST] = "bad_request",
+	[WIRE_UNKNOWN_OP] = "unknown_op",
+	[WIRE_HELLO_REQUIRED] = "hello_required",
+	[WIRE_UNKNOWN_SID] = "unknown_sid",
+	[WIRE_DUPLICATE_SID] = "duplicate_sid",
+	[WIRE_RESERVED_TRACT] = "reserved_tract",
+	[WIRE_BAD_TRACT] = "bad_tract",
+	[WIRE_CIRCUIT_OPEN] = "circuit_open",
+	[WIRE_BACKPRESSURE] = "backpressure",
+	[WIRE_STORE_UNAVAILABLE] = "store_unavailable",
+	[WIRE_UNAUTHORIZED] = "unauthorized",
+	[WIRE_LIMIT] = "limit",
+	[WIRE_SHUTTING_DOWN] = "shutting_down",
+	[WIRE_INTERNAL] = "internal",
+};
+
+static const char *const wire_op_names[WIRE_OP_COUNT] = {
+	[WIRE_OP_UNKNOWN] = "unknown",
+	[WIRE_OP_HELLO] = "hello",
+	[WIRE_OP_PUB] = "pub",
+	[WIRE_OP_SUB] = "sub",
+	[WIRE_OP_REQ] = "req",
+	[WIRE_OP_UNSUB] = "unsub",
+	[WIRE_OP_REPLAY] = "replay",
+	[WIRE_OP_PING] = "ping",
+	[WIRE_OP_STATS] = "stats",
+	[WIRE_OP_WELCOME] = "welcome",
+	[WIRE_OP_ACK] = "ack",
+	[WIRE_OP_ERR] = "err",
+	[WIRE_OP_MSG] = "msg",
+	[WIRE_OP_LAG] = "lag",
+	[WIRE_OP_END] = "end",
+	[WIRE_OP_PONG] = "pong",
+	[WIRE_OP_BYE] = "bye",
+};
+
+const char *
+wire_code_name(enum wire_code code)
+{
+	if ((unsigned)code >= WIRE_CODE_COUNT)
+		return ("internal");
+	return (wire_code_names[code]);
+}
+
+const char *
+wire_op_name(enum wire_op op)
+{
+	if ((unsigned)op >= WIRE_OP_COUNT)
+		return ("unknown");
+	return (wire_op_names[op]);
+}
+
+enum wire_op
+wire_op_lookup(const char *s, size_t len)
+{
+	int	op;
+
+	for (op = WIRE_OP_UNKNOWN + 1; op < WIRE_OP_COUNT; op++) {
+		if (strlen(wire_op_names[op]) == len &&
+		    memcmp(wire_op_names[op], s, len) == 0)
+			return ((enum wire_op)op);
+	}
+	return (WIRE_OP_UNKNOWN);
+}
+
+uint32_t
+wire_frame_len(const unsigned char hdr[WIRE_HDR_LEN])
+{
+	return ((uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 |
+	    (uint32_t)hdr[2] << 8 | (uint32_t)hdr[3]);
+}
+
+void
+wire_put_len(unsigned char hdr[WIRE_HDR_LEN], uint32_t len)
+{
+	hdr[0] = len >> 24;
+	hdr[1] = len >> 16;
+	hdr[2] = len >> 8;
+	hdr[3] = len;
+}
+
+/* Big-endian integer of n bytes at p. */
+static uint64_t
+wire_be(const unsigned char *p, size_t n)
+{
+	uint64_t	v = 0;
+
+	while (n-- > 0)
+		v = v << 8 | *p++;
+	return (v);
+}
+
+/*
+ * Reads the header of the object at p (at most left bytes). Sets *hdr to
+ * its header length, *payload to the bytes that follow it and *items to the
+ * objects it contains (2 per pair for maps). Returns 1 for a container
+ * (even an empty one), 0 for any other object, -1 for a byte that starts
+ * no object or a header cut short.
+ */
+static int
+wire_check_head(const unsigned char *p, size_t left, size_t *hdr,
+    uint64_t *payload, uint64_t *items)
+{
+	unsigned char	b = p[0];
+	size_t		w;
+
+	*payload = 0;
+	*items = 0;
+	*hdr = 1;
+	if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
+		return (0);
+	if (b >= 0x80 && b <= 0x8f) {
+		*items = 2 * (uint64_t)(b & 0x0f);
+		return (1);
+	}
+	if (b >= 0x90 && b <= 0x9f) {
+		*items = b & 0x0f;
+		return (1);
+	}
+	if (b >= 0xa0 && b <= 0xbf) {
+		*payload = b & 0x1f;
+		return (0);
+	}
+	switch (b) {
+	case 0xca: *payload = 4; return (0);
+	case 0xcb: *payload = 8; return (0);
+	case 0xcc: case 0xd0: *payload = 1; return (0);
+	case 0xcd: case 0xd1: *payload = 2; return (0);
+	case 0xce: case 0xd2: *payload = 4; return (0);
+	case 0xcf: case 0xd3: *payload = 8; return (0);
+	case 0xd4: *payload = 2; return (0);
+	case 0xd5: *payload = 3; return (0);
+	case 0xd6: *payload = 5; return (0);
+	case 0xd7: *payload = 9; return (0);
+	case 0xd8: *payload = 17; return (0);
+	}
+	/* Variable-length forms: a 1, 2 or 4 byte big-endian count follows. */
+	switch (b) {
+	case 0xc4: case 0xc7: case 0xd9: w = 1; break;
+	case 0xc5: case 0xc8: case 0xda: case 0xdc: case 0xde: w = 2; break;
+	case 0xc6: case 0xc9: case 0xdb: case 0xdd: case 0xdf: w = 4; break;
+	default:
+		return (-1);	/* 0xc1: never used */
+	}
+	if (left < 1 + w)
+		return (-1);
+	*hdr = 1 + w;
+	if (b == 0xdc || b == 0xdd) {
+		*items = wire_be(p + 1, w);
+		return (1);
+	}
+	if (b == 0xde || b == 0xdf) {
+		*items = 2 * wire_be(p + 1, w);
+		return (1);
+	}
+	*payload = wire_be(p + 1, w) + (b >= 0xc7 && b <= 0xc9);
+	return (0);
+}
+
+int
+wire_check(const char *buf, size_t len, const char **why)
+{
+	const unsigned char	*p = (const unsigned char *)buf;
+	const unsigned char	*end = p + len;
+	uint64_t		 todo[WIRE_MAX_DEPTH + 1], payload, items;
+	size_t			 hdr;
+	int			 depth = 0, kind;
+
+	if (len == 0 || !((p[0] >= 0x80 && p[0] <= 0x8f) || p[0] == 0xde ||
+	    p[0] == 0xdf)) {
+		*why = "frame body is not a msgpack map";
+		return (-1);
+	}
+	/*
+	 * Invariant: todo[d] objects remain to be read at depth d. A container
+	 * may announce no more objects than bytes remain (each takes one at
+	 * least), so msgpack-c never allocates for objects that are not there.
+	 */
+	todo[0] = 1;
+	while (depth >= 0) {
+		if (todo[depth] == 0) {
+			depth--;
+			continue;
+		}
+		todo[depth]--;
+		if (p >= end || (kind = wire_check_head(p, end - p, &hdr,
+		    &payload, &items)) == -1) {
+			*why = p >= end ? "truncated msgpack" :
+			    "invalid msgpack";
+			return (-1);
+		}
+		p += hdr;
+		if (payload > (uint64_t)(end - p) || items > (uint64_t)(end - p)) {
+			*why = "truncated msgpack";
+			return (-1);
+		}
+		p += payload;
+		/* Every container counts towards the depth, empty or not. */
+		if (kind == 1 && depth == WIRE_MAX_DEPTH) {
+			*why = "msgpack nested too deep";
+			return (-1);
+		}
+		if (items > 0)
+			todo[++depth] = items;
+	}
+	if (p != end) {
+		*why = "trailing bytes after the map";
+		return (-1);
+	}
+	return (0);
+}
+
+void
+wire_decoder_init(struct wire_decoder *d)
+{
+	msgpack_zone_init(&d->zone, WIRE_ZONE_CHUNK);
+}
+
+void
+wire_decoder_free(struct wire_decoder *d)
+{
+	msgpack_zone_destroy(&d->zone);
+}
+
+int
+wire_decode(struct wire_decoder *d, const char *buf, size_t len,
+    msgpack_object *root, const char **why)
+{
+	size_t	off = 0;
+
+	/* Keeps the first chunk: steady state decodes without malloc. */
+	msgpack_zone_clear(&d->zone);
+	if (wire_check(buf, len, why) == -1)
+		return (-1);
+	if (msgpack_unpack(buf, len, &off, &d->zone, root) !=
+	    MSGPACK_UNPACK_SUCCESS || root->type != MSGPACK_OBJECT_MAP) {
+		*why = "undecodable msgpack";
+		return (-1);
+	}
+	return (0);
+}
+
+static bool
+wire_key_is(const msgpack_object *k, const char *name, size_t len)
+{
+	return (k->type == MSGPACK_OBJECT_STR && k->via.str.size == len &&
+	    memcmp(k->via.str.ptr, name, len) == 0);
+}
+
+#define KEY_IS(k, lit)	wire_key_is((k), (lit), sizeof(lit) - 1)
+
+const msgpack_object *
+wire_map_get(const msgpack_object *map, const char *key)
+{
+	size_t		len = strlen(key);
+	uint32_t	i;
+
+	if (map == NULL || map->type != MSGPACK_OBJECT_MAP)
+		return (NULL);
+	for (i = 0; i < map->via.map.size; i++) {
+		if (wire_key_is(&map->via.map.ptr[i].key, key, len))
+			return (&map->via.map.ptr[i].val);
+	}
+	return (NULL);
+}
+
+static bool
+wire_name_char(unsigned char c)
+{
+	return ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-');
+}
+
+/* [A-Za-z0-9_.-]{1,64} */
+static bool
+wire_plain_name_ok(const char *s, size_t len)
+{
+	size_t	i;
+
+	if (len == 0 || len > WIRE_NAME_MAX)
+		return (false);
+	for (i = 0; i < len; i++) {
+		if (!wire_name_char((unsigned char)s[i]))
+			return (false);
+	}
+	return (true);
+}
+
+bool
+wire_tract_name_ok(const char *s, size_t len)
+{
+	if (len > 0 && s[0] == '$')
+		return (wire_plain_name_ok(s + 1, len - 1));
+	return (wire_plain_name_ok(s, len));
+}
+
+bool
+wire_tract_reserved(const char *s, size_t len)
+{
+	return (len > 0 && s[0] == '$');
+}
+
+uint64_t
+wire_demand_add(uint64_t a, uint64_t b)
+{
+	if (a >= WIRE_DEMAND_MAX || b >= WIRE_DEMAND_MAX - a)
+		return (WIRE_DEMAND_MAX);
+	return (a + b);
+}
+
+/*
+ * Field readers. nil counts as absent: msgpack clients commonly send nil for
+ * an unset optional field. Each returns 0 (value taken or absent) or -1
+ * (wrong type or out of range) with *why set.
+ */
+static int
+wire_get_str(const msgpack_object *v, struct wire_str *out, size_t max,
+    const char *bad, const char **why)
+{
+	if (v->type == MSGPACK_OBJECT_NIL)
+		return (0);
+	if (v->type != MSGPACK_OBJECT_STR || v->via.str.size > max) {
+		*why = bad;
+		return (-1);
+	}
+	/* A present empty string keeps a non-NULL pointer. */
+	out->ptr = v->via.str.size > 0 ? v->via.str.ptr : "";
+	out->len = v->via.str.size;
+	return (0);
+}
+
+static int
+wire_get_u64(const msgpack_object *v, uint64_t *out, bool *has,
+    const char *bad, const char **why)
+{
+	if (v->type == MSGPACK_OBJECT_NIL)
+		return (0);
+	if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		*why = bad;
+		return (-1);
+	}
+	*out = v->via.u64;
+	if (has != NULL)
+		*has = true;
+	return (0);
+}
+
+static int
+wire_get_tract(const msgpack_object *v, struct wire_str *out, const char *bad,
+    const char **why)
+{
+	/* The name syntax is checked by the router: bad_tract, not bad_request. */
+	return (wire_get_str(v, out, UINT32_MAX, bad, why));
+}
+
+static int
+wire_get_pri(const msgpack_object *v, struct wire_req *req, const char **why)
+{
+	double	d;
+
+	switch (v->type) {
+	case MSGPACK_OBJECT_NIL:
+		return (0);
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64:
+		d = v->via.f64;
+		break;
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		d = v->via.u64 > 1 ? 2.0 : (double)v->via.u64;
+		break;
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		d = -1.0;
+		break;
+	default:
+		*why = "pri must be a number";
+		return (-1);
+	}
+	if (isnan(d) || d < 0.0 || d > 1.0) {
+		*why = "pri must be within 0..1";
+		return (-1);
+	}
+	req->has_pri = true;
+	req->pri = d;
+	return (0);
+}
+
+static int
+wire_get_body(const msgpack_object *v, struct wire_req *req, const char **why)
+{
+	switch (v->type) {
+	case MSGPACK_OBJECT_NIL:
+		return (0);
+	case MSGPACK_OBJECT_STR:
+		req->body_is_str = true;	/* a later body key wins */
+		req->body.ptr = v->via.str.size > 0 ? v->via.str.ptr : "";
+		req->body.len = v->via.str.size;
+		return (0);
+	case MSGPACK_OBJECT_BIN:
+		req->body_is_str = false;	/* a later body key wins */
+		req->body.ptr = v->via.bin.size > 0 ? v->via.bin.ptr : "";
+		req->body.len = v->via.bin.size;
+		return (0);
+	default:
+		*why = "body must be bin or str";
+		return (-1);
+	}
+}
+
+/* hdr: a map of at most 32 entries, name keys, str values <= 1024 bytes. */
+static int
+wire_get_hdr(const msgpack_object *v, struct wire_req *req, const char **why)
+{
+	const msgpack_object_kv	*kv;
+	uint32_t		 i;
+
+	if (v->type == MSGPACK_OBJECT_NIL)
+		return (0);
+	if (v->type != MSGPACK_OBJECT_MAP) {
+		*why = "hdr must be a map of str to str";
+		return (-1);
+	}
+	if (v->via.map.size > WIRE_HDR_MAX_ENTRIES) {
+		*why = "hdr has more than 32 entries";
+		return (-1);
+	}
+	for (i = 0; i < v->via.map.size; i++) {
+		kv = &v->via.map.ptr[i];
+		if (kv->key.type != MSGPACK_OBJECT_STR ||
+		    !wire_plain_name_ok(kv->key.via.str.ptr,
+		    kv->key.via.str.size)) {
+			*why = "hdr key must match [A-Za-z0-9_.-]{1,64}";
+			return (-1);
+		}
+		if (kv->val.type != MSGPACK_OBJECT_STR ||
+		    kv->val.via.str.size > WIRE_HDR_VALUE_MAX) {
+			*why = "hdr value must be a str of at most 1024 bytes";
+			return (-1);
+		}
+	}
+	req->hdr = v;
+	return (0);
+}
+
+static int
+wire_get_kinds(const msgpack_object *v, struct wire_req *req, const char **why)
+{
+	const msgpack_object	*k;
+	uint32_t		 i;
+
+	if (v->type == MSGPACK_OBJECT_NIL)
+		return (0);
+	if (v->type != MSGPACK_OBJECT_ARRAY || v->via.array.size > WIRE_KINDS_MAX) {
+		*why = "kinds must be an array of at most 32 str";
+		return (-1);
+	}
+	for (i = 0; i < v->via.array.size; i++) {
+		k = &v->via.array.ptr[i];
+		if (k->type != MSGPACK_OBJECT_STR ||
+		    k->via.str.size > WIRE_NAME_MAX) {
+			*why = "kinds entries must be str of at most 64 bytes";
+			return (-1);
+		}
+	}
+	req->kinds = v;
+	return (0);
+}
+
+static int
+wire_get_overflow(const msgpack_object *v, struct wire_req *req,
+    const char **why)
+{
+	if (v->type == MSGPACK_OBJECT_NIL)
+		return (0);
+	if (KEY_IS(v, "block"))
+		req->overflow = WIRE_OVERFLOW_BLOCK;
+	else if (KEY_IS(v, "drop"))
+		req->overflow = WIRE_OVERFLOW_DROP;
+	else {
+		*why = "overflow must be \"block\" or \"drop\"";
+		return (-1);
+	}
+	return (0);
+}
+
+/* req n: an int >= 1; a huge one saturates like every demand. */
+static int
+wire_get_n(const msgpack_object *v, struct wire_req *req, const char **why)
+{
+	if (v->type == MSGPACK_OBJECT_NIL)
+		return (0);
+	if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ||
+	    (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER && v->via.u64 == 0)) {
+		*why = "n must be >= 1";
+		return (-1);
+	}
+	if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		*why = "n must be an int";
+		return (-1);
+	}
+	req->n = wire_demand_add(v->via.u64, 0);
+	return (0);
+}
+
+static int
+wire_parse_hello(const msgpack_object *k, const msgpack_object *v,
+    struct wire_req *req, const char **why)
+{
+	uint64_t	ver = WIRE_VERSION;
+
+	if (KEY_IS(k, "v")) {
+		if (wire_get_u64(v, &ver, NULL, "v must be an int", why) == -1)
+			return (-1);
+		if (ver != WIRE_VERSION) {
+			*why = "unsupported protocol version (v must be 1)";
+			return (-1);
+		}
+		return (0);
+	}
+	if (KEY_IS(k, "agent"))
+		return (wire_get_str(v, &req->agent, WIRE_LABEL_MAX,
+		    "agent must be a str of at most 256 bytes", why));
+	if (KEY_IS(k, "session"))
+		return (wire_get_str(v, &req->session, WIRE_LABEL_MAX,
+		    "session must be a str of at most 256 bytes", why));
+	if (KEY_IS(k, "model"))
+		return (wire_get_str(v, &req->model, WIRE_LABEL_MAX,
+		    "model must be a str of at most 256 bytes", why));
+	if (KEY_IS(k, "tract"))
+		return (wire_get_tract(v, &req->tract, "tract must be a str",
+		    why));
+	return (0);
+}
+
+static int
+wire_parse_pub(const msgpack_object *k, const msgpack_object *v,
+    struct wire_req *req, const char **why)
+{
+	if (KEY_IS(k, "to"))
+		return (wire_get_tract(v, &req->to, "to must be a str", why));
+	if (KEY_IS(k, "from"))
+		return (wire_get_tract(v, &req->from, "from must be a str", why));
+	if (KEY_IS(k, "kind"))
+		return (wire_get_str(v, &req->kind, WIRE_NAME_MAX,
+		    "kind must be a str of at most 64 bytes", why));
+	if (KEY_IS(k, "pri"))
+		return (wire_get_pri(v, req, why));
+	if (KEY_IS(k, "body"))
+		return (wire_get_body(v, req, why));
+	if (KEY_IS(k, "pattern"))
+		return (wire_get_str(v, &req->pattern, WIRE_PATTERN_MAX,
+		    "pattern must be a str of at most 1024 bytes", why));
+	if (KEY_IS(k, "hdr"))
+		return (wire_get_hdr(v, req, why));
+	return (0);
+}
+
+/* Keys shared by sub, req, unsub and replay. */
+static int
+wire_parse_sub(const msgpack_object *k, const msgpack_object *v,
+    struct wire_req *req, const char **why)
+{
+	if (KEY_IS(k, "sid"))
+		return (wire_get_u64(v, &req->sid, &req->has_sid,
+		    "sid must be an unsigned int", why));
+	if (req->op == WIRE_OP_REQ) {
+		if (KEY_IS(k, "n"))
+			return (wire_get_n(v, req, why));
+		return (0);
+	}
+	if (req->op == WIRE_OP_UNSUB)
+		return (0);
+	if (KEY_IS(k, "tract"))
+		return (wire_get_tract(v, &req->tract, "tract must be a str",
+		    why));
+	if (KEY_IS(k, "credit"))
+		return (wire_get_u64(v, &req->credit, NULL,
+		    "credit must be an unsigned int", why));
+	if (KEY_IS(k, "kinds"))
+		return (wire_get_kinds(v, req, why));
+	if (req->op == WIRE_OP_SUB) {
+		if (KEY_IS(k, "overflow"))
+			return (wire_get_overflow(v, req, why));
+		if (KEY_IS(k, "max_pending"))
+			return (wire_get_u64(v, &req->max_pending,
+			    &req->has_max_pending,
+			    "max_pending must be an unsigned int", why));
+		if (KEY_IS(k, "from_eid"))
+			return (wire_get_str(v, &req->from_eid, 64,
+			    "from_eid must be an eid str", why));
+		return (0);
+	}
+	if (KEY_IS(k, "from"))
+		return (wire_get_str(v, &req->from_eid, 64,
+		    "from must be an eid str", why));
+	if (KEY_IS(k, "to"))
+		return (wire_get_str(v, &req->to_eid, 64,
+		    "to must be an eid str", why));
+	if (KEY_IS(k, "limit"))
+		return (wire_get_u64(v, &req->limit, &req->has_limit,
+		    "limit must be an unsigned int", why));
+	return (0);
+}
+
+/* Required fields, checked once every key has been read. */
+static enum wire_code
+wire_check_required(const struct wire_req *req, const char **why)
+{
+	switch (req->op) {
+	case WIRE_OP_HELLO:
+		if (req->agent.ptr == NULL) {
+			*why = "hello requires agent";
+			return (WIRE_BAD_REQUEST);
+		}
+		break;
+	case WIRE_OP_PUB:
+		if (req->to.ptr == NULL || req->body.ptr == NULL) {
+			*why = req->to.ptr == NULL ? "pub requires to" :
+			    "pub requires body";
+			return (WIRE_BAD_REQUEST);
+		}
+		break;
+	case WIRE_OP_SUB:
+	case WIRE_OP_REPLAY:
+		if (!req->has_sid || (req->op == WIRE_OP_SUB &&
+		    req->tract.ptr == NULL)) {
+			*why = !req->has_sid ? "sid is required" :
+			    "sub requires tract";
+			return (WIRE_BAD_REQUEST);
+		}
+		break;
+	case WIRE_OP_REQ:
+		if (!req->has_sid || req->n == 0) {
+			*why = !req->has_sid ? "sid is required" :
+			    "req requires n";
+			return (WIRE_BAD_REQUEST);
+		}
+		break;
+	case WIRE_OP_UNSUB:
+		if (!req->has_sid) {
+			*why = "sid is required";
+			return (WIRE_BAD_REQUEST);
+		}
+		break;
+	default:
+		break;
+	}
+	return (WIRE_OK);
+}
+
+typedef int	wire_field_fn(const msgpack_object *, const msgpack_object *,
+		    struct wire_req *, const char **);
+
+/* Finds op and id; returns the op's field parser or NULL for none. */
+static enum wire_code
+wire_parse_head(const msgpack_object *root, struct wire_req *req,
+    const char **why)
+{
+	const msgpack_object	*op = NULL, *id = NULL;
+	uint32_t		 i;
+
+	for (i = 0; i < root->via.map.size; i++) {
+		if (KEY_IS(&root->via.map.ptr[i].key, "op"))
+			op = &root->via.map.ptr[i].val;
+		else if (KEY_IS(&root->via.map.ptr[i].key, "id"))
+			id = &root->via.map.ptr[i].val;
+	}
+	if (id != NULL && id->type != MSGPACK_OBJECT_NIL) {
+		if (id->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+			*why = "id must be an unsigned int";
+			return (WIRE_BAD_REQUEST);
+		}
+		req->has_id = true;
+		req->id = id->via.u64;
+	}
+	if (op == NULL || op->type != MSGPACK_OBJECT_STR) {
+		*why = op == NULL ? "op is required" : "op must be a str";
+		return (WIRE_BAD_REQUEST);
+	}
+	req->op = wire_op_lookup(op->via.str.ptr, op->via.str.size);
+	if (req->op == WIRE_OP_UNKNOWN || req->op > WIRE_OP_STATS) {
+		req->op = WIRE_OP_UNKNOWN;
+		*why = "unknown op";
+		return (WIRE_UNKNOWN_OP);
+	}
+	return (WIRE_OK);
+}
+
+enum wire_code
+wire_parse_req(const msgpack_object *root, struct wire_req *req,
+    const char **why)
+{
+	wire_field_fn		*fn = NULL;
+	enum wire_code		 code;
+	uint32_t		 i;
+
+	memset(req, 0, sizeof(*req));
+	if (root->type != MSGPACK_OBJECT_MAP) {
+		*why = "frame body is not a map";
+		return (WIRE_BAD_REQUEST);
+	}
+	if ((code = wire_parse_head(root, req, why)) != WIRE_OK)
+		return (code);
+	switch (req->op) {
+	case WIRE_OP_HELLO:
+		fn = wire_parse_hello;
+		break;
+	case WIRE_OP_PUB:
+		fn = wire_parse_pub;
+		break;
+	case WIRE_OP_SUB:
+	case WIRE_OP_REQ:
+	case WIRE_OP_UNSUB:
+	case WIRE_OP_REPLAY:
+		fn = wire_parse_sub;
+		break;
+	default:
+		break;
+	}
+	for (i = 0; fn != NULL && i < root->via.map.size; i++) {
+		if (fn(&root->via.map.ptr[i].key, &root->via.map.ptr[i].val,
+		    req, why) == -1)
+			return (WIRE_BAD_REQUEST);
+	}
+	return (wire_check_required(req, why));
+}
+
+/* Encoding. */
+
+size_t
+wire_frame_begin(msgpack_sbuffer *sb)
+{
+	static const char	zero[WIRE_HDR_LEN];
+	size_t			start = sb->size;
+
+	if (msgpack_sbuffer_write(sb, zero, sizeof(zero)) != 0)
+		return ((size_t)-1);
+	return (start);
+}
+
+void
+wire_frame_end(msgpack_sbuffer *sb, size_t start)
+{
+	if (start == (size_t)-1 || start + WIRE_HDR_LEN > sb->size)
+		return;
+	wire_put_len((unsigned char *)sb->data + start,
+	    (uint32_t)(sb->size - start - WIRE_HDR_LEN));
+}
+
+int
+wire_pack_str(msgpack_packer *pk, const char *s, size_t len)
+{
+	if (msgpack_pack_str(pk, len) != 0)
+		return (-1);
+	return (len == 0 ? 0 : msgpack_pack_str_body(pk, s, len));
+}
+
+int
+wire_pack_cstr(msgpack_packer *pk, const char *s)
+{
+	return (wire_pack_str(pk, s, strlen(s)));
+}
+
+/* Packs "key": value pairs; each returns 0 or -1. */
+static int
+wire_kv_str(msgpack_packer *pk, const char *key, const char *s, size_t len)
+{
+	if (wire_pack_cstr(pk, key) != 0)
+		return (-1);
+	return (wire_pack_str(pk, s != NULL ? s : "", s != NULL ? len : 0));
+}
+
+static int
+wire_kv_cstr(msgpack_packer *pk, const char *key, const char *s)
+{
+	return (wire_kv_str(pk, key, s, s != NULL ? strlen(s) : 0));
+}
+
+static int
+wire_kv_u64(msgpack_packer *pk, const char *key, uint64_t v)
+{
+	if (wire_pack_cstr(pk, key) != 0)
+		return (-1);
+	return (msgpack_pack_uint64(pk, v));
+}
+
+/*
+ * Opens a frame holding a map of npairs pairs, the first being "op". The
+ * caller packs the remaining npairs - 1 pairs and calls wire_enc_close().
+ */
+static size_t
+wire_enc_open(msgpack_sbuffer *sb, msgpack_packer *pk, size_t npairs,
+    enum wire_op op)
+{
+	size_t	start;
+
+	msgpack_packer_init(pk, sb, msgpack_sbuffer_write);
+	if ((start = wire_frame_begin(sb)) == (size_t)-1)
+		return (start);
+	if (msgpack_pack_map(pk, npairs) != 0 ||
+	    wire_kv_cstr(pk, "op", wire_op_name(op)) != 0)
+		return ((size_t)-1);
+	return (start);
+}
+
+static int
+wire_enc_close(msgpack_sbuffer *sb, size_t start, int rc)
+{
+	if (start == (size_t)-1 || rc != 0)
+		return (-1);
+	wire_frame_end(sb, start);
+	return (0);
+}
+
+int
+wire_enc_welcome(msgpack_sbuffer *sb, bool has_id, uint64_t id, uint64_t conn,
+    uint64_t max_frame, const char *const *tracts, size_t ntracts)
+{
+	msgpack_packer	pk;
+	size_t		start, i;
+	int		rc = 0;
+
+	start = wire_enc_open(sb, &pk, has_id ? 7 : 6, WIRE_OP_WELCOME);
+	if (has_id)
+		rc = wire_kv_u64(&pk, "id", id);
+	rc |= wire_kv_u64(&pk, "v", WIRE_VERSION) |
+	    wire_kv_cstr(&pk, "server", "callosum/" CALLOSUM_VERSION) |
+	    wire_kv_u64(&pk, "conn", conn) |
+	    wire_kv_u64(&pk, "max_frame", max_frame) |
+	    wire_pack_cstr(&pk, "tracts") | msgpack_pack_array(&pk, ntracts);
+	for (i = 0; i < ntracts; i++)
+		rc |= wire_pack_cstr(&pk, tracts[i]);
+	return (wire_enc_close(sb, start, rc));
+}
+
+int
+wire_enc_ack(msgpack_sbuffer *sb, uint64_t id)
+{
+	msgpack_packer	pk;
+	size_t		start;
+
+	start = wire_enc_open(sb, &pk, 2, WIRE_OP_ACK);
+	return (wire_enc_close(sb, start, wire_kv_u64(&pk, "id", id)));
+}
+
+int
+wire_enc_ack_pub(msgpack_sbuffer *sb, uint64_t id, const char *eid,
+    const char *stored)
+{
+	msgpack_packer	pk;
+	size_t		start;
+
+	start = wire_enc_open(sb, &pk, 4, WIRE_OP_ACK);
+	return (wire_enc_close(sb, start, wire_kv_u64(&pk, "id", id) |
+	    wire_kv_cstr(&pk, "eid", eid) | wire_kv_cstr(&pk, "stored", stored)));
+}
+
+int
+wire_enc_err(msgpack_sbuffer *sb, bool has_id, uint64_t id,
+    enum wire_code code, const char *msg)
+{
+	msgpack_packer	pk;
+	size_t		start;
+	int		rc;
+
+	start = wire_enc_open(sb, &pk, has_id ? 4 : 3, WIRE_OP_ERR);
+	rc = wire_kv_cstr(&pk, "code", wire_code_name(code)) |
+	    wire_kv_cstr(&pk, "msg", msg);
+	if (has_id)
+		rc |= wire_kv_u64(&pk, "id", id);
+	return (wire_enc_close(sb, start, rc));
+}
+
+int
+wire_enc_pong(msgpack_sbuffer *sb, bool has_id, uint64_t id)
+{
+	msgpack_packer	pk;
+	size_t		start;
+
+	start = wire_enc_open(sb, &pk, has_id ? 2 : 1, WIRE_OP_PONG);
+	return (wire_enc_close(sb, start, has_id ? wire_kv_u64(&pk, "id", id) :
+	    0));
+}
+
+int
+wire_enc_lag(msgpack_sbuffer *sb, uint64_t sid, uint64_t dropped,
+    const char *first, const char *last)
+{
+	msgpack_packer	pk;
+	size_t		start;
+
+	start = wire_enc_open(sb, &pk, 5, WIRE_OP_LAG);
+	return (wire_enc_close(sb, start, wire_kv_u64(&pk, "sid", sid) |
+	    wire_kv_u64(&pk, "dropped", dropped) |
+	    wire_kv_cstr(&pk, "first", first) |
+	    wire_kv_cstr(&pk, "last", last)));
+}
+
+int
+wire_enc_end(msgpack_sbuffer *sb, uint64_t sid)
+{
+	msgpack_packer	pk;
+	size_t		start;
+
+	start = wire_enc_open(sb, &pk, 2, WIRE_OP_END);
+	return (wire_enc_close(sb, start, wire_kv_u64(&pk, "sid", sid)));
+}
+
+int
+wire_enc_bye(msgpack_sbuffer *sb, const char *reason)
+{
+	msgpack_packer	pk;
+	size_t		start;
+
+	start = wire_enc_open(sb, &pk, 2, WIRE_OP_BYE);
+	return (wire_enc_close(sb, start, wire_kv_cstr(&pk, "reason", reason)));
+}
+
+int
+wire_enc_msg_tail(msgpack_sbuffer *sb, const struct wire_msg *m)
+{
+	msgpack_packer	pk;
+	int		pairs = 11, rc;
+
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	rc = wire_kv_cstr(&pk, "op", "msg") |
+	    wire_kv_str(&pk, "eid", m->eid.ptr, m->eid.len) |
+	    wire_kv_str(&pk, "from", m->from.ptr, m->from.len) |
+	    wire_kv_str(&pk, "to", m->to.ptr, m->to.len) |
+	    wire_kv_str(&pk, "kind", m->kind.ptr, m->kind.len) |
+	    wire_pack_cstr(&pk, "pri") | msgpack_pack_double(&pk, m->pri) |
+	    wire_kv_str(&pk, "agent", m->agent.ptr, m->agent.len) |
+	    wire_kv_str(&pk, "session", m->session.ptr, m->session.len) |
+	    wire_kv_str(&pk, "model", m->model.ptr, m->model.len) |
+	    wire_pack_cstr(&pk, "ts") | msgpack_pack_int64(&pk, m->ts_us) |
+	    wire_pack_cstr(&pk, "body");
+	if (m->body_is_str)
+		rc |= wire_pack_str(&pk, m->body.ptr, m->body.len);
+	else
+		rc |= msgpack_pack_bin(&pk, m->body.len) |
+		    (m->body.len > 0 ? msgpack_pack_bin_body(&pk, m->body.ptr,
+		    m->body.len) : 0);
+	if (m->pattern.ptr != NULL) {
+		rc |= wire_kv_str(&pk, "pattern", m->pattern.ptr, m->pattern.len);
+		pairs++;
+	}
+	if (m->hdr.ptr != NULL) {
+		/* Already a checked msgpack map: copied as it is. */
+		rc |= wire_pack_cstr(&pk, "hdr") |
+		    msgpack_sbuffer_write(sb, m->hdr.ptr, m->hdr.len);
+		pairs++;
+	}
+	return (rc != 0 ? -1 : pairs);
+}
+
+size_t
+wire_msg_prefix(unsigned char out[WIRE_PREFIX_MAX], uint32_t tail_pairs,
+    size_t tail_len, uint64_t sid)
+{
+	unsigned char	*p = out + WIRE_HDR_LEN;
+	uint32_t	 pairs = tail_pairs + 1;
+	int		 i, w;
+
+	if (pairs <= 15)
+		*p++ = 0x80 | pairs;
+	else {
+		*p++ = 0xde;
+		*p++ = pairs >> 8;
+		*p++ = pairs;
+	}
+	memcpy(p, "\xa3sid", 4);
+	p += 4;
+	if (sid <= 0x7f)
+		*p++ = sid;
+	else {
+		w = sid <= 0xff ? 1 : sid <= 0xffff ? 2 :
+		    sid <= 0xffffffffULL ? 4 : 8;
+		*p++ = w == 1 ? 0xcc : w == 2 ? 0xcd : w == 4 ? 0xce : 0xcf;
+		for (i = w - 1; i >= 0; i--)
+			*p++ = sid >> (8 * i);
+	}
+	wire_put_len(out, (uint32_t)((p - out) - WIRE_HDR_LEN + tail_len));
+	return ((size_t)(p - out));
+}

@@ -1,0 +1,723 @@
+/*
+ * test_es_mem: the embedded event log, driven through eventstore.h with
+ * the memory backend, plus the ring's internal head operations (the later
+ * Redis fallback drains with them) and the event record itself. Run under
+ * -DCALLOSUM_SANITIZE=ON, leaks are fatal: every reference is accounted for.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "eventstore/es_internal.h"
+#include "eventstore/eventstore.h"
+
+#define NEVS	16
+
+/* A fixture: a store and the events the test made (one reference each). */
+struct fix {
+	struct es	*es;
+	struct es_event	*evs[NEVS];
+	size_t		 nevs;
+	unsigned	 append_cbs;
+	unsigned	 read_cbs;
+};
+
+static struct es_event	*mkev(uint64_t, uint64_t);
+static struct es_event	*fix_ev(struct fix *, uint64_t, uint64_t);
+static int		 fix_open(void **, size_t, enum es_full_policy);
+static void		 append_cb(void *, enum es_stored);
+static void		 read_cb(void *, struct es_event **, size_t, int);
+static int		 fix_append(struct fix *, struct es_event *);
+static void		 unref_all(struct es_event **, size_t);
+
+static struct es_event *
+mkev(uint64_t ms, uint64_t seq)
+{
+	struct es_event	proto;
+
+	memset(&proto, 0, sizeof(proto));
+	proto.eid.ms = ms;
+	proto.eid.seq = seq;
+	proto.ts_us = (int64_t)ms * 1000;
+	proto.pri = 0.5;
+	proto.from.ptr = "internal";
+	proto.from.len = 8;
+	proto.to.ptr = "external";
+	proto.to.len = 8;
+	proto.kind.ptr = "msg";
+	proto.kind.len = 3;
+	proto.body.ptr = "x";
+	proto.body.len = 1;
+	return (es_event_new(&proto));
+}
+
+/* An event the fixture owns (unref'd in teardown). */
+static struct es_event *
+fix_ev(struct fix *f, uint64_t ms, uint64_t seq)
+{
+	struct es_event	*ev;
+
+	assert_true(f->nevs < NEVS);
+	ev = mkev(ms, seq);
+	assert_non_null(ev);
+	f->evs[f->nevs++] = ev;
+	return (ev);
+}
+
+static int
+fix_open(void **state, size_t max_events, enum es_full_policy full)
+{
+	struct es_config	 cfg;
+	struct fix		*f;
+	char			*cause = NULL;
+
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return (-1);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.mem_max_events = max_events;
+	cfg.mem_full = full;
+	if ((f->es = es_open(&cfg, &cause)) == NULL) {
+		free(cause);
+		free(f);
+		return (-1);
+	}
+	*state = f;
+	return (0);
+}
+
+static int
+setup_drop4(void **state)
+{
+	return (fix_open(state, 4, ES_FULL_DROP_OLDEST));
+}
+
+static int
+setup_drop100(void **state)
+{
+	return (fix_open(state, 100, ES_FULL_DROP_OLDEST));
+}
+
+static int
+setup_refuse3(void **state)
+{
+	return (fix_open(state, 3, ES_FULL_REFUSE));
+}
+
+static int
+teardown(void **state)
+{
+	struct fix	*f = *state;
+
+	es_close(f->es);
+	unref_all(f->evs, f->nevs);
+	free(f);
+	return (0);
+}
+
+static void
+append_cb(void *arg, enum es_stored where)
+{
+	struct fix	*f = arg;
+
+	(void)where;
+	f->append_cbs++;
+}
+
+static void
+read_cb(void *arg, struct es_event **evs, size_t n, int status)
+{
+	struct fix	*f = arg;
+
+	(void)status;
+	unref_all(evs, n);
+	f->read_cbs++;
+}
+
+/* Appends ev; the memory log must settle it at once or refuse. */
+static int
+fix_append(struct fix *f, struct es_event *ev)
+{
+	enum es_stored	where = ES_STORED_NONE;
+	int		r;
+
+	r = es_append(f->es, ev, append_cb, f, &where);
+	if (r == 0)
+		assert_int_equal(where, ES_STORED_MEMORY);
+	else
+		assert_int_equal(where, ES_STORED_NONE);
+	return (r);
+}
+
+static void
+unref_all(struct es_event **evs, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		es_event_unref(evs[i]);
+}
+
+static void
+test_es_open_memory_store_starts_empty(void **state)
+{
+	struct fix	*f = *state;
+	struct es_stats	 st;
+	struct eid	 e;
+
+	es_get_stats(f->es, &st);
+	assert_string_equal(st.backend, "memory");
+	assert_int_equal(st.appended, 0);
+	assert_int_equal(st.stored_memory, 0);
+	assert_int_equal(st.stored_redis, 0);
+	assert_int_equal(st.dropped, 0);
+	assert_int_equal(st.refused, 0);
+	assert_int_equal(st.depth, 0);
+	assert_int_equal(st.fallback_depth, 0);
+	es_last_eid(f->es, &e);
+	assert_true(eid_is_zero(&e));
+	es_first_eid(f->es, &e);
+	assert_true(eid_is_zero(&e));
+}
+
+static void
+test_es_open_with_redis_url_fails_with_cause(void **state)
+{
+	struct es_config	 cfg;
+	char			*cause = NULL;
+
+	(void)state;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.mem_max_events = 10;
+	cfg.redis_url = "unix:///tmp/redis.sock";
+	assert_null(es_open(&cfg, &cause));
+	assert_non_null(cause);
+	assert_string_equal(cause, "redis backend not built yet");
+	free(cause);
+}
+
+static void
+test_es_open_zero_capacity_fails_with_cause(void **state)
+{
+	struct es_config	 cfg;
+	char			*cause = NULL;
+
+	(void)state;
+	memset(&cfg, 0, sizeof(cfg));
+	assert_null(es_open(&cfg, &cause));
+	assert_non_null(cause);
+	assert_string_equal(cause, "mem_max_events must be at least 1");
+	free(cause);
+}
+
+static void
+test_es_open_a_million_events_allocates_lazily(void **state)
+{
+	struct es_config	 cfg;
+	struct es_stats		 st;
+	struct es		*es;
+	char			*cause = NULL;
+
+	(void)state;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.mem_max_events = 1000000;
+	es = es_open(&cfg, &cause);
+	assert_non_null(es);
+	assert_null(cause);
+	es_get_stats(es, &st);
+	assert_int_equal(st.depth, 0);
+	es_close(es);
+}
+
+static void
+test_es_append_settles_in_memory_without_callback(void **state)
+{
+	struct fix	*f = *state;
+	struct es_event	*ev = fix_ev(f, 10, 0);
+
+	assert_int_equal(fix_append(f, ev), 0);
+	assert_int_equal(f->append_cbs, 0);
+	/* Ours and the store's. */
+	assert_int_equal(ev->refcnt, 2);
+}
+
+static void
+test_es_append_not_after_last_eid_is_refused(void **state)
+{
+	struct fix	*f = *state;
+	struct es_event	*zero = fix_ev(f, 0, 0), *ev = fix_ev(f, 10, 5);
+	struct es_event	*same = fix_ev(f, 10, 5), *older = fix_ev(f, 10, 4);
+	struct es_stats	 st;
+	struct eid	 e;
+
+	assert_int_equal(fix_append(f, zero), -1);
+	assert_int_equal(fix_append(f, ev), 0);
+	assert_int_equal(fix_append(f, same), -1);
+	assert_int_equal(fix_append(f, older), -1);
+	assert_int_equal(same->refcnt, 1);
+	assert_int_equal(older->refcnt, 1);
+	es_get_stats(f->es, &st);
+	assert_int_equal(st.appended, 1);
+	assert_int_equal(st.refused, 0);
+	assert_int_equal(st.depth, 1);
+	es_last_eid(f->es, &e);
+	assert_int_equal(e.ms, 10);
+	assert_int_equal(e.seq, 5);
+}
+
+static void
+test_es_read_range_is_inclusive_and_stops_at_max(void **state)
+{
+	struct fix	*f = *state;
+	struct es_event	*out[10];
+	struct eid	 from = { 3, 0 }, to = { 7, 0 };
+	uint64_t	 ms;
+	int		 n, i;
+
+	for (ms = 1; ms <= 10; ms++)
+		assert_int_equal(fix_append(f, fix_ev(f, ms, 0)), 0);
+
+	n = es_read(f->es, &from, &to, 10, out, read_cb, f);
+	assert_int_equal(n, 5);
+	for (i = 0; i < n; i++) {
+		assert_int_equal(out[i]->eid.ms, 3 + i);
+		assert_int_equal(out[i]->eid.seq, 0);
+		/* Ours, the store's and the reader's. */
+		assert_int_equal(out[i]->refcnt, 3);
+	}
+	unref_all(out, (size_t)n);
+
+	n = es_read(f->es, &from, &to, 2, out, read_cb, f);
+	assert_int_equal(n, 2);
+	assert_int_equal(out[0]->eid.ms, 3);
+	assert_int_equal(out[1]->eid.ms, 4);
+	unref_all(out, (size_t)n);
+
+	/* A single id is a range of one. */
+	n = es_read(f->es, &to, &to, 10, out, read_cb, f);
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0]->eid.ms, 7);
+	unref_all(out, (size_t)n);
+	assert_int_equal(f->read_cbs, 0);
+}
+
+static void
+test_es_read_between_stored_ids_starts_at_the_next(void **state)
+{
+	struct fix	*f = *state;
+	struct es_event	*out[10];
+	struct eid	 from = { 15, 0 }, to = { 25, 0 };
+	struct eid	 from2 = { 10, 1 }, to2 = { 30, 0 };
+	struct eid	 past = { 31, 0 }, end = { UINT64_MAX, UINT64_MAX };
+	int		 n;
+
+	assert_int_equal(fix_append(f, fix_ev(f, 10, 0)), 0);
+	assert_int_equal(fix_append(f, fix_ev(f, 20, 0)), 0);
+	assert_int_equal(fix_append(f, fix_ev(f, 30, 0)), 0);
+
+	n = es_read(f->es, &from, &to, 10, out, read_cb, f);
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0]->eid.ms, 20);
+	unref_all(out, (size_t)n);
+
+	n = es_read(f->es, &from2, &to2, 10, out, read_cb, f);
+	assert_int_equal(n, 2);
+	assert_int_equal(out[0]->eid.ms, 20);
+	assert_int_equal(out[1]->eid.ms, 30);
+	unref_all(out, (size_t)n);
+
+	n = es_read(f->es, &past, &end, 10, out, read_cb, f);
+	assert_int_equal(n, 0);
+}
+
+static void
+test_es_read_empty_store_returns_0(void **state)
+{
+	struct fix	*f = *state;
+	struct es_event	*out[4];
+	struct eid	 from = { 0, 0 }, to = { UINT64_MAX, UINT64_MAX };
+
+	assert_int_equal(es_read(f->es, &from, &to, 4, out, read_cb, f), 0);
+	assert_int_equal(f->read_cbs, 0);
+}
+
+static void
+test_es_read_from_after_to_or_max_0_returns_0(void **state)
+{
+	struct fix	*f = *state;
+	struct es_event	*out[4];
+	struct eid	 from = { 2, 0 }, to = { 1, 0 };
+	struct eid	 all = { UINT64_MAX, UINT64_MAX };
+
+	assert_int_equal(fix_append(f, fix_ev(f, 1, 0)), 0);
+	assert_int_equal(fix_append(f, fix_ev(f, 2, 0)), 0);
+	assert_int_equal(es_read(f->es, &from, &to, 4, out, read_cb, f), 0);
+	assert_int_equal(es_read(f->es, &to, &all, 0, NULL, read_cb, f), 0);
+}
+
+static void
+test_es_drop_oldest_wrap_counts_dropped(void **state)
+{
+	struct fix	*f = *state;
+	struct es_stats	 st;
+	struct eid	 e;
+	uint64_t	 ms;
+
+	for (ms = 1; ms <= 10; ms++)
+		assert_int_equal(fix_append(f, fix_ev(f, ms, 0)), 0);
+
+	es_get_stats(f->es, &st);
+	assert_int_equal(st.appended, 10);
+	assert_int_equal(st.stored_memory, 10);
+	assert_int_equal(st.dropped, 6);
+	assert_int_equal(st.refused, 0);
+	assert_int_equal(st.depth, 4);
+	es_first_eid(f->es, &e);
+	assert_int_equal(e.ms, 7);
+	assert_int_equal(e.seq, 0);
+}
+
+static void
+test_es_replay_after_wrap_returns_only_held_in_order(void **state)
+{
+	struct fix	*f = *state;
+	struct es_event	*out[10];
+	struct eid	 start = { 0, 0 }, end = { UINT64_MAX, UINT64_MAX };
+	struct eid	 from = { 8, 0 }, to = { 9, 0 };
+	int		 n, i;
+	uint64_t	 ms;
+
+	/* 10 into 4 slots: the ring wraps twice and more. */
+	for (ms = 1; ms <= 10; ms++)
+		assert_int_equal(fix_append(f, fix_ev(f, ms, 0)), 0);
+
+	n = es_read(f->es, &start, &end, 10, out, read_cb, f);
+	assert_int_equal(n, 4);
+	for (i = 0; i < n; i++)
+		assert_int_equal(out[i]->eid.ms, 7 + i);
+	unref_all(out, (size_t)n);
+
+	/* From an evicted id: what is held from there on. */
+	from.ms = 3;
+	n = es_read(f->es, &from, &to, 10, out, read_cb, f);
+	assert_int_equal(n, 3);
+	assert_int_equal(out[0]->eid.ms, 7);
+	assert_int_equal(out[1]->eid.ms, 8);
+	assert_int_equal(out[2]->eid.ms, 9);
+	unref_all(out, (size_t)n);
+
+	/* A range wholly evicted holds nothing. */
+	from.ms = 1;
+	to.ms = 6;
+	assert_int_equal(es_read(f->es, &from, &to, 10, out, read_cb, f), 0);
+}
+
+static void
+test_es_last_eid_survives_eviction(void **state)
+{
+	struct fix	*f = *state;
+	struct eid	 e;
+	uint64_t	 ms;
+
+	for (ms = 1; ms <= 6; ms++)
+		assert_int_equal(fix_append(f, fix_ev(f, ms, 3)), 0);
+	es_last_eid(f->es, &e);
+	assert_int_equal(e.ms, 6);
+	assert_int_equal(e.seq, 3);
+	/* Older ids than the last remain refused after their eviction. */
+	assert_int_equal(fix_append(f, fix_ev(f, 2, 0)), -1);
+}
+
+static void
+test_es_eviction_drops_the_store_reference(void **state)
+{
+	struct fix	*f = *state;
+	struct es_event	*first, *second;
+	uint64_t	 ms;
+
+	first = fix_ev(f, 1, 0);
+	second = fix_ev(f, 2, 0);
+	assert_int_equal(fix_append(f, first), 0);
+	assert_int_equal(fix_append(f, second), 0);
+	assert_int_equal(first->refcnt, 2);
+	for (ms = 3; ms <= 5; ms++)
+		assert_int_equal(fix_append(f, fix_ev(f, ms, 0)), 0);
+	/* 5 into 4: the first went, the second is still held. */
+	assert_int_equal(first->refcnt, 1);
+	assert_int_equal(second->refcnt, 2);
+}
+
+static void
+test_es_close_drops_every_reference(void **state)
+{
+	struct fix	*f = *state;
+	size_t		 i;
+	uint64_t	 ms;
+
+	for (ms = 1; ms <= 3; ms++)
+		assert_int_equal(fix_append(f, fix_ev(f, ms, 0)), 0);
+	for (i = 0; i < f->nevs; i++)
+		assert_int_equal(f->evs[i]->refcnt, 2);
+	es_close(f->es);
+	f->es = NULL;
+	for (i = 0; i < f->nevs; i++)
+		assert_int_equal(f->evs[i]->refcnt, 1);
+}
+
+static void
+test_es_refuse_mode_returns_minus_1_and_keeps_everything(void **state)
+{
+	struct fix	*f = *state;
+	struct es_event	*out[4], *extra;
+	struct eid	 start = { 0, 0 }, end = { UINT64_MAX, UINT64_MAX };
+	struct es_stats	 st;
+	struct eid	 e;
+	int		 n, i;
+	uint64_t	 ms;
+
+	for (ms = 1; ms <= 3; ms++)
+		assert_int_equal(fix_append(f, fix_ev(f, ms, 0)), 0);
+	extra = fix_ev(f, 4, 0);
+	assert_int_equal(fix_append(f, extra), -1);
+	assert_int_equal(fix_append(f, fix_ev(f, 5, 0)), -1);
+	assert_int_equal(extra->refcnt, 1);
+	assert_int_equal(f->append_cbs, 0);
+
+	es_get_stats(f->es, &st);
+	assert_int_equal(st.appended, 3);
+	assert_int_equal(st.stored_memory, 3);
+	assert_int_equal(st.dropped, 0);
+	assert_int_equal(st.refused, 2);
+	assert_int_equal(st.depth, 3);
+	es_last_eid(f->es, &e);
+	assert_int_equal(e.ms, 3);
+	es_first_eid(f->es, &e);
+	assert_int_equal(e.ms, 1);
+
+	n = es_read(f->es, &start, &end, 4, out, read_cb, f);
+	assert_int_equal(n, 3);
+	for (i = 0; i < n; i++)
+		assert_int_equal(out[i]->eid.ms, 1 + i);
+	unref_all(out, (size_t)n);
+}
+
+static void
+test_es_stats_count_appends_and_depth(void **state)
+{
+	struct fix	*f = *state;
+	struct es_stats	 st;
+	uint64_t	 ms;
+
+	for (ms = 1; ms <= 7; ms++)
+		assert_int_equal(fix_append(f, fix_ev(f, ms, 0)), 0);
+	es_get_stats(f->es, &st);
+	assert_string_equal(st.backend, "memory");
+	assert_int_equal(st.appended, 7);
+	assert_int_equal(st.stored_memory, 7);
+	assert_int_equal(st.stored_redis, 0);
+	assert_int_equal(st.dropped, 0);
+	assert_int_equal(st.refused, 0);
+	assert_int_equal(st.depth, 7);
+	assert_int_equal(st.fallback_depth, 0);
+}
+
+static void
+test_es_stored_name_names_each_state(void **state)
+{
+	(void)state;
+	assert_string_equal(es_stored_name(ES_STORED_NONE), "none");
+	assert_string_equal(es_stored_name(ES_STORED_MEMORY), "memory");
+	assert_string_equal(es_stored_name(ES_STORED_REDIS), "redis");
+}
+
+static void
+test_es_mem_pop_takes_the_oldest_in_order(void **state)
+{
+	struct es_mem	*m;
+	struct es_event	*ev;
+	struct eid	 e;
+	uint64_t	 ms;
+
+	(void)state;
+	m = es_mem_new(8, ES_FULL_REFUSE, NULL);
+	assert_non_null(m);
+	assert_null(es_mem_peek(m));
+	assert_null(es_mem_pop(m));
+	for (ms = 1; ms <= 3; ms++) {
+		ev = mkev(ms, 0);
+		assert_int_equal(es_mem_push(m, ev), 0);
+		es_event_unref(ev);	/* the ring's reference remains */
+	}
+	assert_int_equal(es_mem_peek(m)->eid.ms, 1);
+	assert_int_equal(es_mem_depth(m), 3);
+	for (ms = 1; ms <= 3; ms++) {
+		ev = es_mem_pop(m);
+		assert_non_null(ev);
+		assert_int_equal(ev->eid.ms, ms);
+		assert_int_equal(ev->refcnt, 1);
+		es_event_unref(ev);
+	}
+	assert_null(es_mem_pop(m));
+	assert_int_equal(es_mem_depth(m), 0);
+	es_mem_first_eid(m, &e);
+	assert_true(eid_is_zero(&e));
+	/* Popping is not dropping, and the last id stays. */
+	es_mem_last_eid(m, &e);
+	assert_int_equal(e.ms, 3);
+	es_mem_free(m);
+}
+
+static void
+test_es_mem_grows_a_wrapped_ring_in_order(void **state)
+{
+	struct es_event	*ev, *out[200];
+	struct es_mem	*m;
+	struct es_stats	 st;
+	struct eid	 start = { 0, 0 }, end = { UINT64_MAX, UINT64_MAX };
+	uint64_t	 ms;
+	size_t		 n, i;
+
+	(void)state;
+	m = es_mem_new(1000, ES_FULL_REFUSE, NULL);
+	assert_non_null(m);
+	/* Fill the first array, move the head, then grow while wrapped. */
+	for (ms = 1; ms <= 64; ms++) {
+		ev = mkev(ms, 0);
+		assert_int_equal(es_mem_push(m, ev), 0);
+		es_event_unref(ev);
+	}
+	for (i = 0; i < 10; i++)
+		es_event_unref(es_mem_pop(m));
+	for (ms = 65; ms <= 200; ms++) {
+		ev = mkev(ms, 0);
+		assert_int_equal(es_mem_push(m, ev), 0);
+		es_event_unref(ev);
+	}
+	assert_int_equal(es_mem_depth(m), 190);
+	n = es_mem_read(m, &start, &end, 200, out);
+	assert_int_equal(n, 190);
+	for (i = 0; i < n; i++)
+		assert_int_equal(out[i]->eid.ms, 11 + i);
+	unref_all(out, n);
+	es_mem_stats(m, &st);
+	assert_int_equal(st.appended, 200);
+	assert_int_equal(st.dropped, 0);
+	assert_int_equal(st.refused, 0);
+	es_mem_free(m);
+}
+
+static void
+test_es_event_new_copies_fields_nul_terminated(void **state)
+{
+	struct es_event	 proto, *ev;
+	char		 body[3] = { 'a', '\0', 'b' };	/* not a C string */
+
+	(void)state;
+	memset(&proto, 0, sizeof(proto));
+	proto.eid.ms = 9;
+	proto.eid.seq = 2;
+	proto.ts_us = -5;
+	proto.pri = 0.25;
+	proto.body_is_str = true;
+	proto.refcnt = 77;
+	proto.from.ptr = "internalXX";
+	proto.from.len = 8;
+	proto.to.ptr = "";
+	proto.to.len = 0;
+	proto.body.ptr = body;
+	proto.body.len = sizeof(body);
+
+	ev = es_event_new(&proto);
+	assert_non_null(ev);
+	assert_int_equal(ev->refcnt, 1);
+	assert_int_equal(ev->eid.ms, 9);
+	assert_int_equal(ev->eid.seq, 2);
+	assert_int_equal(ev->ts_us, -5);
+	assert_true(ev->pri == 0.25);
+	assert_true(ev->body_is_str);
+	assert_string_equal(ev->from.ptr, "internal");
+	assert_int_equal(ev->from.len, 8);
+	assert_true(ev->from.ptr != proto.from.ptr);
+	/* Set but empty stays set. */
+	assert_non_null(ev->to.ptr);
+	assert_string_equal(ev->to.ptr, "");
+	assert_int_equal(ev->body.len, 3);
+	assert_memory_equal(ev->body.ptr, body, 3);
+	assert_int_equal(ev->body.ptr[3], '\0');
+	assert_null(ev->kind.ptr);
+	assert_null(ev->agent.ptr);
+	assert_null(ev->session.ptr);
+	assert_null(ev->model.ptr);
+	assert_null(ev->pattern.ptr);
+	assert_null(ev->hdr.ptr);
+	assert_ptr_equal(es_event_ref(ev), ev);
+	assert_int_equal(ev->refcnt, 2);
+	es_event_unref(ev);
+	assert_int_equal(ev->refcnt, 1);
+	es_event_unref(ev);
+	es_event_unref(NULL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest	tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    test_es_open_memory_store_starts_empty,
+		    setup_drop4, teardown),
+		cmocka_unit_test(test_es_open_with_redis_url_fails_with_cause),
+		cmocka_unit_test(test_es_open_zero_capacity_fails_with_cause),
+		cmocka_unit_test(
+		    test_es_open_a_million_events_allocates_lazily),
+		cmocka_unit_test_setup_teardown(
+		    test_es_append_settles_in_memory_without_callback,
+		    setup_drop4, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_es_append_not_after_last_eid_is_refused,
+		    setup_drop4, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_es_read_range_is_inclusive_and_stops_at_max,
+		    setup_drop100, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_es_read_between_stored_ids_starts_at_the_next,
+		    setup_drop4, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_es_read_empty_store_returns_0,
+		    setup_drop4, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_es_read_from_after_to_or_max_0_returns_0,
+		    setup_drop4, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_es_drop_oldest_wrap_counts_dropped,
+		    setup_drop4, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_es_replay_after_wrap_returns_only_held_in_order,
+		    setup_drop4, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_es_last_eid_survives_eviction,
+		    setup_drop4, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_es_eviction_drops_the_store_reference,
+		    setup_drop4, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_es_close_drops_every_reference,
+		    setup_drop4, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_es_refuse_mode_returns_minus_1_and_keeps_everything,
+		    setup_refuse3, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_es_stats_count_appends_and_depth,
+		    setup_drop100, teardown),
+		cmocka_unit_test(test_es_stored_name_names_each_state),
+		cmocka_unit_test(test_es_mem_pop_takes_the_oldest_in_order),
+		cmocka_unit_test(test_es_mem_grows_a_wrapped_ring_in_order),
+		cmocka_unit_test(
+		    test_es_event_new_copies_fields_nul_terminated),
+	};
+
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}
