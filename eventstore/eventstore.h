@@ -22,7 +22,8 @@
 struct es;
 struct event_base;
 
-#define ES_PENDING	1
+/* Negative, so that it is never a count of events read. */
+#define ES_PENDING	(-2)
 
 /* Where an appended event is held right now. */
 enum es_stored {

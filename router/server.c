@@ -158,10 +158,10 @@ server_init(struct server *srv, const struct config *cfg, char **cause)
 	*cause = NULL;
 	srv->cfg = cfg;
 	TAILQ_INIT(&srv->conns);
-	wire_decoder_init(&srv->dec);
 	msgpack_sbuffer_init(&srv->out);
 	msgpack_sbuffer_init(&srv->hdrbuf);
-	if ((srv->base = event_base_new()) == NULL ||
+	if (wire_decoder_init(&srv->dec) == -1 ||
+	    (srv->base = event_base_new()) == NULL ||
 	    (srv->tracts = htab_new()) == NULL) {
 		xasprintf(cause, "cannot create the event loop");
 		return (-1);
@@ -172,13 +172,17 @@ server_init(struct server *srv, const struct config *cfg, char **cause)
 	for (i = 0; i < cfg->ntracts; i++)
 		tract_get(srv, cfg->tracts[i], strlen(cfg->tracts[i]), true,
 		    &limited);
-	if (server_open_log(srv, cause) == -1 || server_listen(srv, cause) == -1)
-		return (-1);
+	/*
+	 * Signals are ours before the socket exists: whoever sees the socket
+	 * may send SIGTERM at once and must get a clean drain.
+	 */
 	srv->sigterm_ev = evsignal_new(srv->base, SIGTERM, server_signal_cb, srv);
 	srv->sigint_ev = evsignal_new(srv->base, SIGINT, server_signal_cb, srv);
 	srv->drain_ev = evtimer_new(srv->base, server_drain_cb, srv);
 	evsignal_add(srv->sigterm_ev, NULL);
 	evsignal_add(srv->sigint_ev, NULL);
+	if (server_open_log(srv, cause) == -1 || server_listen(srv, cause) == -1)
+		return (-1);
 	log_info("listening", "socket=%s log=%s tracts=%zu", cfg->socket,
 	    cfg->redis ? "redis" : "memory", srv->ntracts);
 	return (0);

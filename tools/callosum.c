@@ -17,7 +17,7 @@
 
 static const struct {
 	const char	*name;
-	const char	*argv0;		/* getopt prefixes its messages with it */
+	const char	*argv0;		/* getopt names itself so */
 	cmd_fn		*fn;
 } cmd_table[] = {
 	{ "pub", "callosum pub", cmd_pub },

@@ -113,11 +113,14 @@ client_connect(const char *path)
 		goto fail;
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
 		goto fail;
+	if (wire_decoder_init(&c->dec) == -1) {
+		errno = ENOMEM;
+		goto fail;
+	}
 	c->fd = fd;
 	c->max_frame = WIRE_MAX_FRAME_DEFAULT;
 	msgpack_sbuffer_init(&c->sb);
 	msgpack_packer_init(&c->pk, c, client_pack_write);
-	wire_decoder_init(&c->dec);
 	return (c);
 fail:
 	saved = errno;
@@ -250,7 +253,7 @@ client_flush(struct client *c)
 	r = client_write(c, c->sb.data, len);
 	/*
 	 * After a failed write part of the queue may have gone out; sending
-	 * it again would corrupt the stream, so the queue is dropped either way.
+	 * it again would corrupt the stream, so the queue is dropped anyway.
 	 */
 	memmove(c->sb.data, c->sb.data + len, c->sb.size - len);
 	c->sb.size -= len;
@@ -262,7 +265,8 @@ client_flush(struct client *c)
 int
 client_send(struct client *c)
 {
-	if (client_end(c) == -1)
+	/* Without an open frame, this sends what client_end() queued. */
+	if (c->open && client_end(c) == -1)
 		return (-1);
 	return (client_flush(c));
 }
@@ -378,7 +382,7 @@ client_recv(struct client *c, int timeout_ms, msgpack_object *out)
 		if (n == -1 && errno != ECONNRESET)
 			return (-1);
 		if (n <= 0) {
-			/* A close between frames is a close; inside one, not. */
+			/* A close between frames is a close; inside, EPROTO. */
 			if (c->rlen != c->roff) {
 				errno = EPROTO;
 				return (-1);
@@ -521,7 +525,7 @@ client_hello(struct client *c, const struct client_hello *h, int timeout_ms,
 			errno = ECONNRESET;
 			return (-1);
 		default:
-			/* Unknown frames are ignored (forward compatibility). */
+			/* Unknown frames are ignored (forward compatible). */
 			break;
 		}
 	}

@@ -56,9 +56,10 @@ uint64_t	 client_max_frame(struct client *);
 msgpack_packer	*client_begin(struct client *);
 /*
  * Frames what was packed since client_begin() and sends it with every
- * frame queued before it. 0 or -1: EMSGSIZE (the frame is dropped) when it
- * is larger than client_max_frame(), ENOMEM when packing failed to grow
- * the buffer, or the send error.
+ * frame queued before it (with no frame begun: sends the queue). 0 or -1:
+ * EMSGSIZE (the frame is dropped) when it is larger than
+ * client_max_frame(), ENOMEM when packing failed to grow the buffer, or
+ * the send error.
  */
 int		 client_send(struct client *);
 /*
@@ -76,7 +77,8 @@ int		 client_send_raw(struct client *, const void *buf, size_t len);
  * Waits up to timeout_ms (-1: forever) for the next frame and decodes it
  * into *out (a map). Returns 1 for a frame, 0 when the router closed the
  * connection, -1 on timeout (errno ETIMEDOUT), an I/O error or a frame
- * that is not valid protocol (errno EPROTO).
+ * that is not valid protocol (errno EPROTO: a length of 0 or above
+ * client_max_frame(), a body that is not one map, a close inside a frame).
  */
 int		 client_recv(struct client *, int timeout_ms, msgpack_object *out);
 

@@ -73,7 +73,8 @@ bool		 cmd_kinds_ok(const char *csv, uint32_t *n);
 /* Packs a checked --kinds list as an array of str. */
 void		 cmd_pack_kinds(msgpack_packer *, const char *csv);
 /* Packs "key": "val" (NUL-terminated). */
-void		 cmd_pack_kv(msgpack_packer *, const char *key, const char *val);
+void		 cmd_pack_kv(msgpack_packer *, const char *key,
+		    const char *val);
 
 /*
  * Connects to cmd->socket and says hello (h NULL: the default agent).

@@ -6,7 +6,8 @@
  * and base64 strings otherwise; in a map, an invalid "body" is written as
  * "body_b64" so that a reader can tell text from base64. Nothing here
  * aborts: every function that can allocate returns -1 with errno ENOMEM,
- * and a failed call leaves the buffer as it was.
+ * and a failed call leaves the buffer as it was. Floats are formatted
+ * with printf, so callers keep LC_NUMERIC at "C".
  */
 #ifndef CALLOSUM_JSON_H
 #define CALLOSUM_JSON_H

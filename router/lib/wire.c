@@ -226,10 +226,10 @@ wire_check(const char *buf, size_t len, const char **why)
 	return (0);
 }
 
-void
+int
 wire_decoder_init(struct wire_decoder *d)
 {
-	msgpack_zone_init(&d->zone, WIRE_ZONE_CHUNK);
+	return (msgpack_zone_init(&d->zone, WIRE_ZONE_CHUNK) ? 0 : -1);
 }
 
 void
@@ -673,9 +673,12 @@ wire_parse_head(const msgpack_object *root, struct wire_req *req,
 {
 	const msgpack_object	*op = NULL, *id = NULL;
 	uint32_t		 i;
+	bool			 bad_key = false;
 
 	for (i = 0; i < root->via.map.size; i++) {
-		if (KEY_IS(&root->via.map.ptr[i].key, "op"))
+		if (root->via.map.ptr[i].key.type != MSGPACK_OBJECT_STR)
+			bad_key = true;
+		else if (KEY_IS(&root->via.map.ptr[i].key, "op"))
 			op = &root->via.map.ptr[i].val;
 		else if (KEY_IS(&root->via.map.ptr[i].key, "id"))
 			id = &root->via.map.ptr[i].val;
@@ -687,6 +690,11 @@ wire_parse_head(const msgpack_object *root, struct wire_req *req,
 		}
 		req->has_id = true;
 		req->id = id->via.u64;
+	}
+	if (bad_key) {
+		/* Checked after id, so that the err can carry it. */
+		*why = "map keys must be str";
+		return (WIRE_BAD_REQUEST);
 	}
 	if (op == NULL || op->type != MSGPACK_OBJECT_STR) {
 		*why = op == NULL ? "op is required" : "op must be a str";
@@ -818,11 +826,15 @@ wire_enc_open(msgpack_sbuffer *sb, msgpack_packer *pk, size_t npairs,
 	return (start);
 }
 
+/* Ends a frame; on failure the sbuffer is rolled back to where it was. */
 static int
 wire_enc_close(msgpack_sbuffer *sb, size_t start, int rc)
 {
-	if (start == (size_t)-1 || rc != 0)
+	if (start == (size_t)-1 || rc != 0) {
+		if (start != (size_t)-1 && start <= sb->size)
+			sb->size = start;
 		return (-1);
+	}
 	wire_frame_end(sb, start);
 	return (0);
 }

@@ -165,7 +165,8 @@ void		 wire_put_len(unsigned char hdr[WIRE_HDR_LEN], uint32_t len);
  */
 int		 wire_check(const char *buf, size_t len, const char **why);
 
-void		 wire_decoder_init(struct wire_decoder *);
+/* Returns 0, or -1 when the zone's first chunk cannot be allocated. */
+int		 wire_decoder_init(struct wire_decoder *);
 void		 wire_decoder_free(struct wire_decoder *);
 /*
  * Checks and decodes one frame body into *root (a map). The objects live in
@@ -201,6 +202,7 @@ uint64_t	 wire_demand_add(uint64_t a, uint64_t b);
  * follow each other in one sbuffer. The sbuffer must be writable by
  * msgpack_sbuffer_write; encoders return -1 only when it fails to grow.
  */
+/* Returns the frame's start offset, or (size_t)-1 when sb cannot grow. */
 size_t		 wire_frame_begin(msgpack_sbuffer *);
 void		 wire_frame_end(msgpack_sbuffer *, size_t start);
 

@@ -129,7 +129,8 @@ test_htab_keys_compare_by_bytes_and_length(void **state)
 {
 	struct fixture	*f = *state;
 	char		 k1[] = "abc", k2[] = "abc";
-	const char	 nul1[] = { 'a', '\0', 'b' }, nul2[] = { 'a', '\0', 'c' };
+	const char	 nul1[] = { 'a', '\0', 'b' };
+	const char	 nul2[] = { 'a', '\0', 'c' };
 	int		 a = 1, b = 2, c = 3, d = 4, e = 5;
 
 	assert_int_equal(htab_put(f->h, k1, 3, &a), 0);

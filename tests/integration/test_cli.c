@@ -1,0 +1,578 @@
+/*
+ * The callosum command-line client against a real router (SPEC: "Programs
+ * and their command lines"): output, --json, and exit codes 0, 1, 64, 69.
+ */
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/support/harness.h"
+
+#define T		HARNESS_TIMEOUT_MS
+#define CLI_MS		20000	/* one CLI run (ASan builds start slowly) */
+#define MAX_LINES	2048
+
+static const char *
+cli(void)
+{
+	const char	*bin = getenv("CALLOSUM_CLI");
+
+	if (bin == NULL || *bin == '\0')
+		HFAIL("CALLOSUM_CLI is not set");
+	return (bin);
+}
+
+/* Splits text into its lines (without the newlines) in place. */
+struct lines {
+	char	*buf;
+	char	*line[MAX_LINES];
+	size_t	 len[MAX_LINES];
+	int	 n;
+};
+
+static void
+lines_split(struct lines *l, const char *text)
+{
+	char	*p;
+
+	l->buf = strdup(text);
+	assert_non_null(l->buf);
+	l->n = 0;
+	p = l->buf;
+	while (*p != '\0') {
+		char	*nl = strchr(p, '\n');
+
+		if (l->n == MAX_LINES)
+			HFAIL("more than %d lines of output", MAX_LINES);
+		l->line[l->n] = p;
+		if (nl != NULL)
+			*nl = '\0';
+		l->len[l->n] = strlen(p);
+		l->n++;
+		if (nl == NULL)
+			break;
+		p = nl + 1;
+	}
+}
+
+static void
+lines_free(struct lines *l)
+{
+	free(l->buf);
+	l->buf = NULL;
+}
+
+/* Every line is one JSON object. */
+static void
+assert_json_lines(const struct lines *l)
+{
+	int	i;
+
+	for (i = 0; i < l->n; i++)
+		if (l->len[i] == 0 || l->line[i][0] != '{' ||
+		    !harness_json_valid(l->line[i], l->len[i]))
+			HFAIL("line %d is not one JSON object: %s", i + 1,
+			    l->line[i]);
+}
+
+/* The string member key of JSON line i, in buf. */
+static const char *
+json_str(const struct lines *l, int i, const char *key, char *buf,
+    size_t size)
+{
+	if (!harness_json_str(l->line[i], l->len[i], key, buf, size))
+		HFAIL("line %d has no string \"%s\": %s", i + 1, key,
+		    l->line[i]);
+	return (buf);
+}
+
+/* Runs the CLI with args (after the command) and returns its exit code. */
+static int
+run_cli(struct harness *h, const char *cmd, const char *const *args,
+    const char *stdin_text, struct harness_proc **p)
+{
+	const char	*argv[32];
+	int		 n = 0;
+
+	argv[n++] = cli();
+	argv[n++] = cmd;
+	argv[n++] = "--socket";
+	argv[n++] = harness_sock(h);
+	while (args != NULL && *args != NULL && n < 31)
+		argv[n++] = *args++;
+	argv[n] = NULL;
+	return (harness_run(h, argv, stdin_text, CLI_MS, p));
+}
+
+static void
+assert_exit(int code, int want, const char *what, struct harness_proc *p)
+{
+	if (code != want)
+		HFAIL("%s: want exit %d, got %d\nstdout: %s\nstderr: %s", what,
+		    want, code, harness_proc_stdout(p), harness_proc_stderr(p));
+}
+
+HARNESS_TEST(test_cli_pub_prints_eid_and_stored)
+{
+	struct harness		*h = harness_start(NULL, NULL);
+	struct harness_proc	*p;
+	struct client		*s;
+	const char *const	 same[] = { "internal", "hello there", NULL };
+	const char *const	 cross[] = { "--from", "external", "--kind",
+	    "note", "internal", "across", NULL };
+	msgpack_object		 f;
+	char			 eid[HARNESS_EID_MAX], stored[16], got[64];
+	uint64_t		 ms, seq;
+
+	(void)state;
+	s = harness_client(h, "listener");
+	harness_sub(s, 1, "internal", 10, NULL, 0);
+	assert_exit(run_cli(h, "pub", same, NULL, &p), 0, "pub", p);
+	if (sscanf(harness_proc_stdout(p), "%47s %15s", eid, stored) != 2 ||
+	    !harness_eid_parse(eid, &ms, &seq))
+		HFAIL("pub printed \"%s\", want EID STORED",
+		    harness_proc_stdout(p));
+	assert_string_equal(stored, "none");
+	harness_expect_msg(s, 1, "hello there", T, &f);
+	assert_string_equal(harness_str(&f, "eid", got, sizeof got), eid);
+
+	assert_exit(run_cli(h, "pub", cross, NULL, &p), 0, "pub --from", p);
+	if (sscanf(harness_proc_stdout(p), "%47s %15s", eid, stored) != 2 ||
+	    !harness_eid_parse(eid, &ms, &seq))
+		HFAIL("pub printed \"%s\", want EID STORED",
+		    harness_proc_stdout(p));
+	assert_string_equal(stored, "memory");
+	harness_expect_msg(s, 1, "across", T, &f);
+	assert_string_equal(harness_str(&f, "eid", got, sizeof got), eid);
+	harness_assert_str(&f, "from", "external");
+	harness_assert_str(&f, "kind", "note");
+}
+
+HARNESS_TEST(test_cli_pub_json_prints_one_object)
+{
+	struct harness		*h = harness_start(NULL, NULL);
+	struct harness_proc	*p;
+	const char *const	 args[] = { "--json", "--from", "a", "b",
+	    "x", NULL };
+	struct lines		 l;
+	char			 eid[HARNESS_EID_MAX], stored[16];
+	uint64_t		 ms, seq;
+
+	(void)state;
+	assert_exit(run_cli(h, "pub", args, NULL, &p), 0, "pub --json", p);
+	lines_split(&l, harness_proc_stdout(p));
+	assert_int_equal(l.n, 1);
+	assert_json_lines(&l);
+	assert_true(harness_eid_parse(json_str(&l, 0, "eid", eid, sizeof eid),
+	    &ms, &seq));
+	assert_string_equal(json_str(&l, 0, "stored", stored, sizeof stored),
+	    "memory");
+	lines_free(&l);
+}
+
+HARNESS_TEST(test_cli_pub_body_from_stdin)
+{
+	struct harness		*h = harness_start(NULL, NULL);
+	struct harness_proc	*p;
+	struct client		*s;
+	const char *const	 args[] = { "internal", "-", NULL };
+	msgpack_object		 f;
+
+	(void)state;
+	s = harness_client(h, "listener");
+	harness_sub(s, 1, "internal", 10, NULL, 0);
+	assert_exit(run_cli(h, "pub", args, "line one\nline two\n", &p), 0,
+	    "pub -", p);
+	harness_expect(s, "msg", T, &f);
+	/* The whole of stdin is the body (a trailing newline may go). */
+	{
+		const msgpack_object	*b = harness_get(&f, "body");
+		size_t			 len;
+
+		assert_non_null(b);
+		len = b->type == MSGPACK_OBJECT_STR ? b->via.str.size :
+		    b->via.bin.size;
+		if (len == 18)
+			harness_assert_bytes(b, "line one\nline two\n", 18);
+		else
+			harness_assert_bytes(b, "line one\nline two", 17);
+	}
+	harness_expect_nothing(s, HARNESS_QUIET_MS);
+}
+
+HARNESS_TEST(test_cli_pub_lines_publishes_one_message_per_line)
+{
+	struct harness		*h = harness_start(NULL, NULL);
+	struct harness_proc	*p;
+	struct client		*c;
+	const char *const	 args[] = { "--lines", "--from", "external",
+	    "internal", "-", NULL };
+	char			*input, body[32], got[HARNESS_EID_MAX];
+	char			 (*eids)[HARNESS_EID_MAX];
+	struct lines		 l;
+	msgpack_object		 f;
+	uint64_t		 id;
+	int			 i;
+
+	(void)state;
+	input = malloc(1000 * 16);
+	eids = calloc(1000, HARNESS_EID_MAX);
+	assert_non_null(input);
+	assert_non_null(eids);
+	input[0] = '\0';
+	for (i = 0; i < 1000; i++)
+		sprintf(input + strlen(input), "line-%04d\n", i);
+	assert_exit(run_cli(h, "pub", args, input, &p), 0, "pub --lines", p);
+	free(input);
+	lines_split(&l, harness_proc_stdout(p));
+	if (l.n != 1000)
+		HFAIL("pub --lines printed %d lines, want 1000", l.n);
+	for (i = 0; i < 1000; i++) {
+		char	stored[16];
+
+		if (sscanf(l.line[i], "%47s %15s", eids[i], stored) != 2)
+			HFAIL("line %d: %s", i + 1, l.line[i]);
+		assert_string_equal(stored, "memory");
+		if (i > 0 && harness_eid_cmp(eids[i - 1], eids[i]) >= 0)
+			HFAIL("eid %s after %s", eids[i], eids[i - 1]);
+	}
+	lines_free(&l);
+	/* The log holds the 1000 messages in order. */
+	c = harness_client(h, "auditor");
+	id = harness_request(c, "op:s sid:u credit:u", "replay", 1u, 2000u);
+	harness_expect_ack(c, id, &f);
+	for (i = 0; i < 1000; i++) {
+		snprintf(body, sizeof body, "line-%04d", i);
+		harness_expect_msg(c, 1, body, T, &f);
+		assert_string_equal(harness_str(&f, "eid", got, sizeof got),
+		    eids[i]);
+	}
+	harness_expect(c, "end", T, &f);
+	free(eids);
+}
+
+/* Publishes body-N every few ms until the process exits. */
+static void
+pub_until_exit(struct harness *h, struct harness_proc *p, int *status)
+{
+	struct client	*c = harness_client(h, "feeder");
+	char		 body[32];
+	int		 i;
+
+	for (i = 0; i < 2000; i++) {
+		snprintf(body, sizeof body, "m-%d", i);
+		harness_pub(c, NULL, "internal", body, NULL);
+		if (harness_proc_wait(p, 10, status))
+			return;
+	}
+	harness_proc_kill(p, SIGKILL);
+	HFAIL("sub --count 3 still runs after %d messages\nstdout: %s\n"
+	    "stderr: %s", i, harness_proc_stdout(p), harness_proc_stderr(p));
+}
+
+HARNESS_TEST(test_cli_sub_count_3_prints_3_messages_and_exits_0)
+{
+	struct harness		*h = harness_start(NULL, NULL);
+	struct harness_proc	*p;
+	const char		*argv[] = { cli(), "sub", "--socket",
+	    harness_sock(h), "--json", "--count", "3", "internal", NULL };
+	struct lines		 l;
+	char			 body[32];
+	int			 status, i, first;
+
+	(void)state;
+	p = harness_proc_start(h, argv, NULL);
+	pub_until_exit(h, p, &status);
+	assert_exit(harness_exit_code(status), 0, "sub --count 3", p);
+	lines_split(&l, harness_proc_stdout(p));
+	if (l.n != 3)
+		HFAIL("sub --count 3 printed %d lines: %s", l.n,
+		    harness_proc_stdout(p));
+	assert_json_lines(&l);
+	/* Once subscribed it misses nothing: three consecutive bodies. */
+	if (sscanf(json_str(&l, 0, "body", body, sizeof body), "m-%d",
+	    &first) != 1)
+		HFAIL("unexpected body %s", body);
+	for (i = 1; i < 3; i++) {
+		char	want[32];
+
+		snprintf(want, sizeof want, "m-%d", first + i);
+		assert_string_equal(json_str(&l, i, "body", body,
+		    sizeof body), want);
+	}
+	lines_free(&l);
+}
+
+HARNESS_TEST(test_cli_sub_prints_readable_lines)
+{
+	struct harness		*h = harness_start(NULL, NULL);
+	struct harness_proc	*p;
+	const char		*argv[] = { cli(), "sub", "--socket",
+	    harness_sock(h), "--count", "3", "internal", NULL };
+	struct lines		 l;
+	int			 status, i;
+
+	(void)state;
+	p = harness_proc_start(h, argv, NULL);
+	pub_until_exit(h, p, &status);
+	assert_exit(harness_exit_code(status), 0, "sub --count 3", p);
+	lines_split(&l, harness_proc_stdout(p));
+	if (l.n != 3)
+		HFAIL("sub --count 3 printed %d lines: %s", l.n,
+		    harness_proc_stdout(p));
+	for (i = 0; i < 3; i++)
+		if (strstr(l.line[i], "m-") == NULL)
+			HFAIL("line %d does not show the body: %s", i + 1,
+			    l.line[i]);
+	lines_free(&l);
+}
+
+HARNESS_TEST(test_cli_sub_from_eid_prints_logged_messages)
+{
+	struct harness		*h = harness_start(NULL, NULL);
+	struct harness_proc	*p;
+	struct client		*c;
+	struct harness_ack	 ack[4];
+	struct lines		 l;
+	char			 eid[HARNESS_EID_MAX];
+	int			 i;
+
+	(void)state;
+	c = harness_client(h, "logger");
+	for (i = 0; i < 4; i++) {
+		char	body[16];
+
+		snprintf(body, sizeof body, "old-%d", i);
+		harness_pub(c, "external", "internal", body, &ack[i]);
+	}
+	{
+		const char *const	args[] = { "--json", "--from-eid",
+		    ack[1].eid, "--count", "3", "internal", NULL };
+
+		assert_exit(run_cli(h, "sub", args, NULL, &p), 0,
+		    "sub --from-eid --count 3", p);
+	}
+	lines_split(&l, harness_proc_stdout(p));
+	assert_int_equal(l.n, 3);
+	assert_json_lines(&l);
+	for (i = 0; i < 3; i++)
+		assert_string_equal(json_str(&l, i, "eid", eid, sizeof eid),
+		    ack[i + 1].eid);
+	lines_free(&l);
+}
+
+HARNESS_TEST(test_cli_sub_grants_demand_as_it_prints)
+{
+	struct harness		*h = harness_start(NULL, NULL);
+	struct harness_proc	*p;
+	struct client		*c;
+	struct harness_ack	 ack[6];
+	struct lines		 l;
+	char			 eid[HARNESS_EID_MAX];
+	int			 i;
+
+	(void)state;
+	c = harness_client(h, "logger");
+	for (i = 0; i < 6; i++)
+		harness_pub(c, "external", "internal", "e", &ack[i]);
+	{
+		const char *const	args[] = { "--json", "--credit", "1",
+		    "--from-eid", ack[0].eid, "--count", "6", "internal",
+		    NULL };
+
+		assert_exit(run_cli(h, "sub", args, NULL, &p), 0,
+		    "sub --credit 1 --count 6", p);
+	}
+	lines_split(&l, harness_proc_stdout(p));
+	assert_int_equal(l.n, 6);
+	for (i = 0; i < 6; i++)
+		assert_string_equal(json_str(&l, i, "eid", eid, sizeof eid),
+		    ack[i].eid);
+	lines_free(&l);
+}
+
+HARNESS_TEST(test_cli_replay_prints_events_and_exits_0)
+{
+	struct harness		*h = harness_start(NULL, NULL);
+	struct harness_proc	*p;
+	struct client		*c;
+	struct harness_ack	 ack[5];
+	const char *const	 json[] = { "--json", NULL };
+	const char *const	 plain[] = { NULL };
+	static const char	 bin[] = { (char)0xff, (char)0xfe };
+	struct lines		 l;
+	char			 buf[64];
+	uint64_t		 id;
+	int			 i;
+
+	(void)state;
+	c = harness_client(h, "logger");
+	for (i = 0; i < 4; i++) {
+		char	body[16];
+
+		snprintf(body, sizeof body, "ev-%d", i);
+		harness_pub(c, i % 2 ? "a" : "b", "c", body, &ack[i]);
+		harness_pub(c, NULL, "c", "same-tract", NULL);
+	}
+	/* A body that is not UTF-8 is printed as base64. */
+	id = harness_request(c, "op:s from:s to:s body:b", "pub", "a", "c",
+	    bin, sizeof bin);
+	{
+		msgpack_object	f;
+
+		harness_expect_ack(c, id, &f);
+		harness_str(&f, "eid", ack[4].eid, sizeof ack[4].eid);
+	}
+
+	assert_exit(run_cli(h, "replay", json, NULL, &p), 0, "replay --json",
+	    p);
+	lines_split(&l, harness_proc_stdout(p));
+	if (l.n != 5)
+		HFAIL("replay printed %d lines, want 5: %s", l.n,
+		    harness_proc_stdout(p));
+	assert_json_lines(&l);
+	for (i = 0; i < 5; i++)
+		assert_string_equal(json_str(&l, i, "eid", buf, sizeof buf),
+		    ack[i].eid);
+	for (i = 0; i < 4; i++) {
+		char	want[16];
+
+		snprintf(want, sizeof want, "ev-%d", i);
+		assert_string_equal(json_str(&l, i, "body", buf, sizeof buf),
+		    want);
+	}
+	assert_false(harness_json_has(l.line[4], l.len[4], "body"));
+	assert_string_equal(json_str(&l, 4, "body_b64", buf, sizeof buf),
+	    "//4=");
+	lines_free(&l);
+
+	assert_exit(run_cli(h, "replay", plain, NULL, &p), 0, "replay", p);
+	lines_split(&l, harness_proc_stdout(p));
+	assert_int_equal(l.n, 5);
+	for (i = 0; i < 5; i++)
+		if (strstr(l.line[i], ack[i].eid) == NULL)
+			HFAIL("line %d does not show eid %s: %s", i + 1,
+			    ack[i].eid, l.line[i]);
+	lines_free(&l);
+
+	{
+		const char *const	args[] = { "--json", "--from",
+		    ack[1].eid, "--to", ack[3].eid, NULL };
+
+		assert_exit(run_cli(h, "replay", args, NULL, &p), 0,
+		    "replay --from --to", p);
+	}
+	lines_split(&l, harness_proc_stdout(p));
+	assert_int_equal(l.n, 3);
+	for (i = 0; i < 3; i++)
+		assert_string_equal(json_str(&l, i, "eid", buf, sizeof buf),
+		    ack[i + 1].eid);
+	lines_free(&l);
+
+	{
+		const char *const	args[] = { "--json", "--tract", "a",
+		    "--limit", "1", NULL };
+
+		assert_exit(run_cli(h, "replay", args, NULL, &p), 0,
+		    "replay --tract --limit", p);
+	}
+	lines_split(&l, harness_proc_stdout(p));
+	assert_int_equal(l.n, 1);
+	assert_string_equal(json_str(&l, 0, "eid", buf, sizeof buf),
+	    ack[1].eid);
+	lines_free(&l);
+}
+
+HARNESS_TEST(test_cli_stats_json_is_one_object)
+{
+	struct harness		*h = harness_start(NULL, NULL);
+	struct harness_proc	*p;
+	const char *const	 args[] = { "--json", NULL };
+	struct lines		 l;
+
+	(void)state;
+	assert_exit(run_cli(h, "stats", args, NULL, &p), 0, "stats --json", p);
+	lines_split(&l, harness_proc_stdout(p));
+	assert_int_equal(l.n, 1);
+	assert_json_lines(&l);
+	lines_free(&l);
+}
+
+HARNESS_TEST(test_cli_exits_69_without_a_router)
+{
+	struct harness		*h = harness_new();	/* no router */
+	struct harness_proc	*p;
+	const char *const	 pub[] = { "internal", "x", NULL };
+	const char *const	 sub[] = { "internal", NULL };
+	const char *const	 none[] = { NULL };
+
+	(void)state;
+	assert_exit(run_cli(h, "pub", pub, NULL, &p), 69, "pub", p);
+	assert_exit(run_cli(h, "sub", sub, NULL, &p), 69, "sub", p);
+	assert_exit(run_cli(h, "replay", none, NULL, &p), 69, "replay", p);
+	assert_exit(run_cli(h, "stats", none, NULL, &p), 69, "stats", p);
+}
+
+HARNESS_TEST(test_cli_exits_64_on_bad_arguments)
+{
+	struct harness		*h = harness_start(NULL, NULL);
+	struct harness_proc	*p;
+	const char *const	 bogus[] = { "--bogus", "internal", "x", NULL };
+	const char *const	 nobody[] = { "internal", NULL };
+	const char *const	 count[] = { "--count", "abc", "internal",
+	    NULL };
+	const char		*nocmd[] = { cli(), NULL };
+	const char		*frob[] = { cli(), "frobnicate", NULL };
+	int			 code;
+
+	(void)state;
+	assert_exit(run_cli(h, "pub", bogus, NULL, &p), 64, "pub --bogus", p);
+	assert_exit(run_cli(h, "pub", nobody, NULL, &p), 64,
+	    "pub without BODY", p);
+	assert_exit(run_cli(h, "sub", count, NULL, &p), 64,
+	    "sub --count abc", p);
+	code = harness_run(h, nocmd, NULL, CLI_MS, &p);
+	assert_exit(code, 64, "no command", p);
+	code = harness_run(h, frob, NULL, CLI_MS, &p);
+	assert_exit(code, 64, "unknown command", p);
+}
+
+HARNESS_TEST(test_cli_exits_1_when_the_router_answers_err)
+{
+	struct harness		*h = harness_start(NULL, NULL);
+	struct harness_proc	*p;
+	const char *const	 sys[] = { "$sys", "x", NULL };
+	const char *const	 tract[] = { "bad tract", "x", NULL };
+
+	(void)state;
+	assert_exit(run_cli(h, "pub", sys, NULL, &p), 1, "pub $sys", p);
+	assert_exit(run_cli(h, "pub", tract, NULL, &p), 1, "pub 'bad tract'",
+	    p);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		HARNESS_UNIT_TEST(test_cli_pub_prints_eid_and_stored),
+		HARNESS_UNIT_TEST(test_cli_pub_json_prints_one_object),
+		HARNESS_UNIT_TEST(test_cli_pub_body_from_stdin),
+		HARNESS_UNIT_TEST(
+		    test_cli_pub_lines_publishes_one_message_per_line),
+		HARNESS_UNIT_TEST(
+		    test_cli_sub_count_3_prints_3_messages_and_exits_0),
+		HARNESS_UNIT_TEST(test_cli_sub_prints_readable_lines),
+		HARNESS_UNIT_TEST(test_cli_sub_from_eid_prints_logged_messages),
+		HARNESS_UNIT_TEST(test_cli_sub_grants_demand_as_it_prints),
+		HARNESS_UNIT_TEST(test_cli_replay_prints_events_and_exits_0),
+		HARNESS_UNIT_TEST(test_cli_stats_json_is_one_object),
+		HARNESS_UNIT_TEST(test_cli_exits_69_without_a_router),
+		HARNESS_UNIT_TEST(test_cli_exits_64_on_bad_arguments),
+		HARNESS_UNIT_TEST(
+		    test_cli_exits_1_when_the_router_answers_err),
+	};
+
+	return (cmocka_run_group_tests(tests, NULL, NULL));
+}
