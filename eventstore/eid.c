@@ -74,14 +74,33 @@ eid_parse(const char *s, size_t len, uint64_t default_seq, struct eid *out)
 	return (0);
 }
 
+/* Writes v in decimal at p; returns the digits written (1..20). */
+static size_t
+eid_put_u64(char *p, uint64_t v)
+{
+	char	tmp[20];
+	size_t	n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	for (i = 0; i < n; i++)
+		p[i] = tmp[n - 1 - i];
+	return (n);
+}
+
 size_t
 eid_format(const struct eid *e, char buf[EID_STR_MAX])
 {
-	int	n;
+	size_t	n;
 
 	/* Two 20-digit numbers, a '-' and the NUL fit in EID_STR_MAX. */
-	n = snprintf(buf, EID_STR_MAX, "%" PRIu64 "-%" PRIu64, e->ms, e->seq);
-	return ((size_t)n);
+	n = eid_put_u64(buf, e->ms);
+	buf[n++] = '-';
+	n += eid_put_u64(buf + n, e->seq);
+	buf[n] = '\0';
+	return (n);
 }
 
 struct eid

@@ -14,7 +14,6 @@
 
 static struct msg	*msg_pool[MSG_POOL_MAX];
 static size_t		 msg_pool_len;
-static msgpack_sbuffer	 msg_scratch;	/* reused tail encoding buffer */
 
 static struct msg *
 msg_alloc(size_t tail_len)
@@ -40,14 +39,12 @@ struct msg *
 msg_new(const struct wire_msg *f, const struct eid *eid)
 {
 	struct msg	*m;
-	int		 pairs;
+	uint32_t	 pairs;
 
-	msg_scratch.size = 0;
-	if ((pairs = wire_enc_msg_tail(&msg_scratch, f)) == -1)
-		abort();	/* sbuffer growth failed: out of memory */
-	m = msg_alloc(msg_scratch.size);
-	memcpy(m->tail, msg_scratch.data, msg_scratch.size);
-	m->tail_pairs = (uint32_t)pairs;
+	/* Sized by the bound, written in place: no scratch copy. */
+	m = msg_alloc(wire_msg_tail_bound(f));
+	m->tail_len = (uint32_t)wire_msg_tail_write(m->tail, f, &pairs);
+	m->tail_pairs = pairs;
 	m->eid = *eid;
 	m->eid_len = (uint8_t)f->eid.len;
 	memcpy(m->eid_str, f->eid.ptr, f->eid.len);
@@ -115,6 +112,4 @@ msg_pool_drain(void)
 {
 	while (msg_pool_len > 0)
 		free(msg_pool[--msg_pool_len]);
-	msgpack_sbuffer_destroy(&msg_scratch);
-	memset(&msg_scratch, 0, sizeof(msg_scratch));
 }

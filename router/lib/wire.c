@@ -2,6 +2,7 @@
  * wire: protocol v1 frames, requests and replies. See wire.h.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "router/lib/wire.h"
@@ -943,41 +944,147 @@ wire_enc_bye(msgpack_sbuffer *sb, const char *reason)
 	return (wire_enc_close(sb, start, wire_kv_cstr(&pk, "reason", reason)));
 }
 
-int
-wire_enc_msg_tail(msgpack_sbuffer *sb, const struct wire_msg *m)
+/*
+ * The msg tail writer: raw msgpack straight into a buffer sized by
+ * wire_msg_tail_bound(), with no packer callbacks on the publish path.
+ */
+static unsigned char *
+wire_w_len(unsigned char *p, uint32_t len, unsigned char fix, uint32_t fixmax,
+    unsigned char b8, unsigned char b16, unsigned char b32)
 {
-	msgpack_packer	pk;
-	int		pairs = 11, rc;
+	if (len <= fixmax && fix != 0)
+		*p++ = fix | (unsigned char)len;
+	else if (len <= 0xff) {
+		*p++ = b8;
+		*p++ = (unsigned char)len;
+	} else if (len <= 0xffff) {
+		*p++ = b16;
+		*p++ = (unsigned char)(len >> 8);
+		*p++ = (unsigned char)len;
+	} else {
+		*p++ = b32;
+		wire_put_len(p, len);
+		p += 4;
+	}
+	return (p);
+}
 
-	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
-	rc = wire_kv_cstr(&pk, "op", "msg") |
-	    wire_kv_str(&pk, "eid", m->eid.ptr, m->eid.len) |
-	    wire_kv_str(&pk, "from", m->from.ptr, m->from.len) |
-	    wire_kv_str(&pk, "to", m->to.ptr, m->to.len) |
-	    wire_kv_str(&pk, "kind", m->kind.ptr, m->kind.len) |
-	    wire_pack_cstr(&pk, "pri") | msgpack_pack_double(&pk, m->pri) |
-	    wire_kv_str(&pk, "agent", m->agent.ptr, m->agent.len) |
-	    wire_kv_str(&pk, "session", m->session.ptr, m->session.len) |
-	    wire_kv_str(&pk, "model", m->model.ptr, m->model.len) |
-	    wire_pack_cstr(&pk, "ts") | msgpack_pack_int64(&pk, m->ts_us) |
-	    wire_pack_cstr(&pk, "body");
+static unsigned char *
+wire_w_str(unsigned char *p, const char *s, uint32_t len)
+{
+	if (s == NULL)
+		len = 0;
+	p = wire_w_len(p, len, 0xa0, 31, 0xd9, 0xda, 0xdb);
+	if (len > 0)
+		memcpy(p, s, len);
+	return (p + len);
+}
+
+static unsigned char *
+wire_w_bin(unsigned char *p, const char *s, uint32_t len)
+{
+	p = wire_w_len(p, len, 0, 0, 0xc4, 0xc5, 0xc6);
+	if (len > 0)
+		memcpy(p, s, len);
+	return (p + len);
+}
+
+/* A fixstr key given as a literal, e.g. W_KEY(p, "eid"). */
+#define W_KEY(p, lit)	wire_w_str((p), (lit), sizeof(lit) - 1)
+
+static unsigned char *
+wire_w_be64(unsigned char *p, unsigned char tag, uint64_t v)
+{
+	int	i;
+
+	*p++ = tag;
+	for (i = 7; i >= 0; i--)
+		*p++ = (unsigned char)(v >> (8 * i));
+	return (p);
+}
+
+static unsigned char *
+wire_w_f64(unsigned char *p, double d)
+{
+	uint64_t	v;
+
+	memcpy(&v, &d, sizeof(v));
+	return (wire_w_be64(p, 0xcb, v));
+}
+
+size_t
+wire_msg_tail_bound(const struct wire_msg *m)
+{
+	/* Keys and fixed values take < 128 bytes; each value header <= 5. */
+	return (128 + 10 * 5 + (size_t)m->eid.len + m->from.len + m->to.len +
+	    m->kind.len + m->agent.len + m->session.len + m->model.len +
+	    m->body.len + m->pattern.len + m->hdr.len);
+}
+
+size_t
+wire_msg_tail_write(void *buf, const struct wire_msg *m, uint32_t *pairs)
+{
+	unsigned char	*p = buf;
+
+	*pairs = 11;
+	p = W_KEY(p, "op");
+	p = W_KEY(p, "msg");
+	p = W_KEY(p, "eid");
+	p = wire_w_str(p, m->eid.ptr, m->eid.len);
+	p = W_KEY(p, "from");
+	p = wire_w_str(p, m->from.ptr, m->from.len);
+	p = W_KEY(p, "to");
+	p = wire_w_str(p, m->to.ptr, m->to.len);
+	p = W_KEY(p, "kind");
+	p = wire_w_str(p, m->kind.ptr, m->kind.len);
+	p = W_KEY(p, "pri");
+	p = wire_w_f64(p, m->pri);
+	p = W_KEY(p, "agent");
+	p = wire_w_str(p, m->agent.ptr, m->agent.len);
+	p = W_KEY(p, "session");
+	p = wire_w_str(p, m->session.ptr, m->session.len);
+	p = W_KEY(p, "model");
+	p = wire_w_str(p, m->model.ptr, m->model.len);
+	p = W_KEY(p, "ts");
+	/* An int64; non-negative ones as uint64, as msgpack-c would decode. */
+	p = wire_w_be64(p, m->ts_us < 0 ? 0xd3 : 0xcf, (uint64_t)m->ts_us);
+	p = W_KEY(p, "body");
 	if (m->body_is_str)
-		rc |= wire_pack_str(&pk, m->body.ptr, m->body.len);
+		p = wire_w_str(p, m->body.ptr, m->body.len);
 	else
-		rc |= msgpack_pack_bin(&pk, m->body.len) |
-		    (m->body.len > 0 ? msgpack_pack_bin_body(&pk, m->body.ptr,
-		    m->body.len) : 0);
+		p = wire_w_bin(p, m->body.ptr, m->body.len);
 	if (m->pattern.ptr != NULL) {
-		rc |= wire_kv_str(&pk, "pattern", m->pattern.ptr, m->pattern.len);
-		pairs++;
+		p = W_KEY(p, "pattern");
+		p = wire_w_str(p, m->pattern.ptr, m->pattern.len);
+		(*pairs)++;
 	}
 	if (m->hdr.ptr != NULL) {
 		/* Already a checked msgpack map: copied as it is. */
-		rc |= wire_pack_cstr(&pk, "hdr") |
-		    msgpack_sbuffer_write(sb, m->hdr.ptr, m->hdr.len);
-		pairs++;
+		p = W_KEY(p, "hdr");
+		memcpy(p, m->hdr.ptr, m->hdr.len);
+		p += m->hdr.len;
+		(*pairs)++;
 	}
-	return (rc != 0 ? -1 : pairs);
+	return ((size_t)(p - (unsigned char *)buf));
+}
+
+int
+wire_enc_msg_tail(msgpack_sbuffer *sb, const struct wire_msg *m)
+{
+	size_t		bound = wire_msg_tail_bound(m);
+	uint32_t	pairs;
+
+	char		*d;
+
+	/* Grow once to the bound (sbuffer memory is realloc's), write in place. */
+	if (sb->alloc - sb->size < bound) {
+		if ((d = realloc(sb->data, sb->size + bound)) == NULL)
+			return (-1);
+		sb->data = d;
+		sb->alloc = sb->size + bound;
+	}
+	sb->size += wire_msg_tail_write(sb->data + sb->size, m, &pairs);
+	return ((int)pairs);
 }
 
 size_t

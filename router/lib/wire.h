@@ -233,6 +233,14 @@ int		 wire_enc_bye(msgpack_sbuffer *, const char *reason);
  * length (at most WIRE_PREFIX_MAX).
  */
 int		 wire_enc_msg_tail(msgpack_sbuffer *, const struct wire_msg *);
+/* An upper bound of the tail's size, for wire_msg_tail_write(). */
+size_t		 wire_msg_tail_bound(const struct wire_msg *);
+/*
+ * Writes the tail into buf (at least wire_msg_tail_bound() bytes); returns
+ * its length and sets *pairs. The allocation-free form of the above.
+ */
+size_t		 wire_msg_tail_write(void *buf, const struct wire_msg *,
+		    uint32_t *pairs);
 size_t		 wire_msg_prefix(unsigned char out[WIRE_PREFIX_MAX],
 		    uint32_t tail_pairs, size_t tail_len, uint64_t sid);
 
