@@ -1,6 +1,6 @@
 /*
- * conn: one client connection: its bufferevent, the frame reader, the
- * reply path, its subscriptions and the reasons its reading is paused.
+ * conn: one client connection: its socket, the frame reader, the batched
+ * output, its subscriptions and the reasons its reading is paused.
  */
 #ifndef CALLOSUM_CONN_H
 #define CALLOSUM_CONN_H
@@ -16,7 +16,7 @@
 
 #include "router/lib/wire.h"
 
-struct bufferevent;
+struct evbuffer;
 struct htab;
 struct msg;
 struct server;
@@ -28,11 +28,30 @@ struct tract;
 
 #define CONN_HELLO		0x01	/* hello accepted */
 #define CONN_CLOSING		0x02	/* unlinked, flushing, then freed */
+#define CONN_DOOMED		0x04	/* close requested: output dropped */
+#define CONN_EOF		0x08	/* peer shut its side: close when done */
+#define CONN_DIRTY		0x10	/* on srv->dirty */
 
 struct conn {
 	uint64_t		 id;
 	struct server		*srv;
-	struct bufferevent	*bev;
+	int			 fd;
+	struct event		 read_ev;	/* EV_READ|EV_PERSIST, while reading */
+	struct event		 write_ev;	/* while out holds bytes */
+	/* Input: frames are handled in place; [0, ilen) holds what is unread. */
+	char			*ibuf;
+	size_t			 ilen;
+	size_t			 icap;
+	/*
+	 * Output: frames are appended to wbuf and written once per batch
+	 * (conn_flush). What the socket does not take waits in out, which is
+	 * always written before wbuf.
+	 */
+	char			*wbuf;
+	size_t			 wlen;
+	size_t			 wcap;
+	struct evbuffer		*out;
+	TAILQ_ENTRY(conn)	 dirty_entry;	/* srv->dirty: wbuf to flush */
 	uid_t			 uid;
 	pid_t			 pid;
 	int			 flags;
@@ -89,7 +108,9 @@ void		 conn_send_err(struct conn *, bool has_id, uint64_t id,
 void		 conn_send_ack(struct conn *, bool has_id, uint64_t id);
 /* Writes a msg frame for sid, sharing m's tail. */
 void		 conn_send_msg(struct conn *, uint64_t sid, struct msg *m);
-/* Bytes waiting in the output buffer. */
+/* Bytes waiting to be written. */
 size_t		 conn_output_len(struct conn *);
+/* Writes every dirty connection's batched output (end of a callback). */
+void		 conn_flush_dirty(struct server *);
 
 #endif

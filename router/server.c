@@ -26,6 +26,7 @@
 
 #define SERVER_BACKLOG		1024
 #define SERVER_DRAIN_MS		2000	/* shutdown: time to flush every bye */
+#define SERVER_PRIORITIES	3	/* events default to 1; flushing is 2 */
 
 static const char *const server_reserved[] = { "$sys", "$candidates" };
 
@@ -33,6 +34,14 @@ static void	server_accept_cb(struct evconnlistener *, evutil_socket_t,
 		    struct sockaddr *, int, void *);
 static void	server_signal_cb(evutil_socket_t, short, void *);
 static void	server_drain_cb(evutil_socket_t, short, void *);
+
+static void
+server_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	conn_flush_dirty(arg);
+}
 
 int64_t
 server_now_us(struct server *srv)
@@ -160,12 +169,17 @@ server_init(struct server *srv, const struct config *cfg, char **cause)
 	TAILQ_INIT(&srv->conns);
 	msgpack_sbuffer_init(&srv->out);
 	msgpack_sbuffer_init(&srv->hdrbuf);
+	TAILQ_INIT(&srv->dirty);
 	if (wire_decoder_init(&srv->dec) == -1 ||
 	    (srv->base = event_base_new()) == NULL ||
+	    event_base_priority_init(srv->base, SERVER_PRIORITIES) == -1 ||
 	    (srv->tracts = htab_new()) == NULL) {
 		xasprintf(cause, "cannot create the event loop");
 		return (-1);
 	}
+	/* Output batched by any callback is written after all of them ran. */
+	srv->flush_ev = event_new(srv->base, -1, 0, server_flush_cb, srv);
+	event_priority_set(srv->flush_ev, SERVER_PRIORITIES - 1);
 	for (i = 0; i < sizeof(server_reserved) / sizeof(*server_reserved); i++)
 		tract_get(srv, server_reserved[i], strlen(server_reserved[i]),
 		    true, &limited);
@@ -337,6 +351,8 @@ server_free(struct server *srv)
 		event_free(srv->sigint_ev);
 	if (srv->drain_ev != NULL)
 		event_free(srv->drain_ev);
+	if (srv->flush_ev != NULL)
+		event_free(srv->flush_ev);
 	if (srv->base != NULL)
 		event_base_free(srv->base);
 	wire_decoder_free(&srv->dec);

@@ -44,6 +44,8 @@ struct server {
 	struct tract		**tract_list;	/* creation order, for welcome */
 	size_t			 ntracts;
 	TAILQ_HEAD(, conn)	 conns;
+	TAILQ_HEAD(, conn)	 dirty;		/* conns with output to flush */
+	struct event		*flush_ev;	/* flushes dirty, lowest priority */
 	unsigned		 nconns;
 	uint64_t		 next_conn_id;
 	struct eid_gen		 eids;
