@@ -103,6 +103,25 @@ eid_format(const struct eid *e, char buf[EID_STR_MAX])
 	return (n);
 }
 
+size_t
+eid_next_str(struct eid_gen *g, uint64_t now_ms, struct eid *out,
+    char buf[EID_STR_MAX])
+{
+	size_t	n;
+
+	*out = eid_next(g, now_ms);
+	if (g->prefix_len == 0 || g->prefix_ms != out->ms) {
+		n = eid_put_u64(g->prefix, out->ms);
+		g->prefix[n++] = '-';
+		g->prefix_len = (uint8_t)n;
+		g->prefix_ms = out->ms;
+	}
+	memcpy(buf, g->prefix, g->prefix_len);
+	n = g->prefix_len + eid_put_u64(buf + g->prefix_len, out->seq);
+	buf[n] = '\0';
+	return (n);
+}
+
 struct eid
 eid_succ(const struct eid *e)
 {
@@ -126,6 +145,7 @@ eid_gen_init(struct eid_gen *g, const struct eid *floor)
 		g->last.seq = 0;
 	} else
 		g->last = *floor;
+	g->prefix_len = 0;
 }
 
 /*

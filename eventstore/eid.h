@@ -20,6 +20,10 @@ struct eid {
 
 struct eid_gen {
 	struct eid	last;	/* the last id handed out, or the floor */
+	/* "MS-" of last.ms, so eid_next_str() formats only the sequence */
+	uint64_t	prefix_ms;
+	uint8_t		prefix_len;	/* 0: not cached yet */
+	char		prefix[EID_STR_MAX];
 };
 
 /* -1, 0 or 1 as a is before, equal to or after b. */
@@ -40,5 +44,11 @@ struct eid	eid_succ(const struct eid *e);
 void		eid_gen_init(struct eid_gen *, const struct eid *floor);
 /* The next id: > every earlier one, ms = max(now_ms, last ms). */
 struct eid	eid_next(struct eid_gen *, uint64_t now_ms);
+/*
+ * eid_next() and its text (as eid_format() writes it) in buf; returns the
+ * text's length. The millisecond part is formatted once per millisecond.
+ */
+size_t		eid_next_str(struct eid_gen *, uint64_t now_ms, struct eid *out,
+		    char buf[EID_STR_MAX]);
 
 #endif

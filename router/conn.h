@@ -60,6 +60,11 @@ struct conn {
 	char			*session;	/* "" when hello had none */
 	char			*model;
 	char			*home;		/* hello tract, or NULL */
+	uint32_t		 agent_len;
+	uint32_t		 session_len;
+	uint32_t		 model_len;
+	uint32_t		 home_len;
+	struct tract		*last_to;	/* the last pub's tract: a cache */
 	struct htab		*subs;		/* sid -> struct sub */
 
 	/* A pub parked on a full tract: its frame stays in the input. */

@@ -73,12 +73,17 @@ op_hello(struct conn *c, const struct wire_req *req)
 	c->flags |= CONN_HELLO;
 	evtimer_del(&c->handshake_timer);
 	c->agent = xstrndup(req->agent.ptr, req->agent.len);
+	c->agent_len = req->agent.len;
 	c->session = xstrndup(req->session.ptr ? req->session.ptr : "",
 	    req->session.len);
+	c->session_len = req->session.len;
 	c->model = xstrndup(req->model.ptr ? req->model.ptr : "",
 	    req->model.len);
-	if (req->tract.ptr != NULL)
+	c->model_len = req->model.len;
+	if (req->tract.ptr != NULL) {
 		c->home = xstrndup(req->tract.ptr, req->tract.len);
+		c->home_len = req->tract.len;
+	}
 	names = xcalloc(srv->ntracts, sizeof(*names));
 	for (i = 0; i < srv->ntracts; i++)
 		names[i] = srv->tract_list[i]->name;
@@ -112,11 +117,11 @@ op_pub_fields(struct conn *c, const struct wire_req *req,
 	}
 	f->pri = req->has_pri ? req->pri : 0.5;
 	f->agent.ptr = c->agent;
-	f->agent.len = strlen(c->agent);
+	f->agent.len = c->agent_len;
 	f->session.ptr = c->session;
-	f->session.len = strlen(c->session);
+	f->session.len = c->session_len;
 	f->model.ptr = c->model;
-	f->model.len = strlen(c->model);
+	f->model.len = c->model_len;
 	f->ts_us = server_now_us(srv);
 	f->body = req->body;
 	f->body_is_str = req->body_is_str;
@@ -185,18 +190,23 @@ op_pub(struct conn *c, const struct wire_req *req)
 	enum wire_code	 code;
 	const char	*why;
 	char		 eidbuf[EID_STR_MAX];
-	bool		 limited;
+	bool		 limited = false;
 
 	if ((code = op_check_tract(&req->to, false, &why)) != WIRE_OK)
 		goto fail;
 	from = req->from;
 	if (from.ptr == NULL) {
 		from.ptr = c->home ? c->home : req->to.ptr;
-		from.len = c->home ? strlen(c->home) : req->to.len;
+		from.len = c->home ? c->home_len : req->to.len;
 	} else if ((code = op_check_tract(&from, false, &why)) != WIRE_OK)
 		goto fail;
-	if ((t = tract_get(srv, req->to.ptr, req->to.len, true,
-	    &limited)) == NULL) {
+	/* Tracts live as long as the server: the cache cannot dangle. */
+	t = c->last_to;
+	if (t == NULL || t->name_len != req->to.len ||
+	    memcmp(t->name, req->to.ptr, req->to.len) != 0)
+		t = c->last_to = tract_get(srv, req->to.ptr, req->to.len, true,
+		    &limited);
+	if (t == NULL) {
 		code = WIRE_LIMIT;
 		why = "too many tracts";
 		goto fail;
@@ -215,9 +225,9 @@ op_pub(struct conn *c, const struct wire_req *req)
 	conn_end_publish_wait(c);
 
 	op_pub_fields(c, req, &from, &f);
-	eid = eid_next(&srv->eids, (uint64_t)(f.ts_us / 1000));
 	f.eid.ptr = eidbuf;
-	f.eid.len = (uint32_t)eid_format(&eid, eidbuf);
+	f.eid.len = (uint32_t)eid_next_str(&srv->eids,
+	    (uint64_t)(f.ts_us / 1000), &eid, eidbuf);
 	if (f.from.len != f.to.len || memcmp(f.from.ptr, f.to.ptr,
 	    f.to.len) != 0) {
 		if (op_pub_log(srv, &f, &eid, &stored) == -1) {

@@ -271,6 +271,33 @@ test_eid_gen_seq_overflow_moves_to_next_ms(void **state)
 	assert_int_equal(e.seq, 1);
 }
 
+/* The cached text equals eid_format() of the same id, whatever the clock. */
+static void
+test_eid_next_str_matches_eid_format(void **state)
+{
+	static const uint64_t	clock[] = { 5, 5, 5, 6, 4, 4, 1000000000000ULL,
+	    1000000000000ULL, 999, 1000000000001ULL };
+	struct eid_gen		 g;
+	struct eid		 id, floor = { 0, 0 };
+	char			 a[EID_STR_MAX], b[EID_STR_MAX];
+	size_t			 i, n;
+
+	(void)state;
+	eid_gen_init(&g, &floor);
+	for (i = 0; i < sizeof(clock) / sizeof(clock[0]); i++) {
+		n = eid_next_str(&g, clock[i], &id, a);
+		assert_int_equal(n, eid_format(&id, b));
+		assert_string_equal(a, b);
+	}
+	assert_string_equal(a, "1000000000001-0");
+	/* A new floor drops the cached prefix. */
+	floor.ms = 7;
+	floor.seq = 3;
+	eid_gen_init(&g, &floor);
+	eid_next_str(&g, 7, &id, a);
+	assert_string_equal(a, "7-4");
+}
+
 int
 main(void)
 {
@@ -287,6 +314,7 @@ main(void)
 		cmocka_unit_test(
 		    test_eid_succ_increments_seq_and_carries_into_ms),
 		cmocka_unit_test(test_eid_gen_same_ms_increments_seq),
+		cmocka_unit_test(test_eid_next_str_matches_eid_format),
 		cmocka_unit_test(
 		    test_eid_gen_clock_back_keeps_ms_and_increments_seq),
 		cmocka_unit_test(test_eid_gen_clock_forward_resets_seq_to_0),
