@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""Runs the workloads of bench/README.md REPS times each and prints the
+results table (median, min-max) in markdown. Release build, pinned.
+
+    bench/workloads.py [--bench build/bin/callosum-bench] [--reps 3]
+                       [--duration 5] [--only 1,2,...]
+"""
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+
+WORKLOADS = [
+    ("1", "1 -> 1, 64 B", "--pubs 1 --subs 1 --size 64"),
+    ("2", "1 -> 10, 64 B", "--pubs 1 --subs 10 --size 64"),
+    ("3", "10 -> 1, 256 B", "--pubs 10 --subs 1 --size 256"),
+    ("4", "10k msg/s open loop", "--pubs 1 --subs 1 --size 64 --rate 10000"),
+    ("5", "cross-tract 1 -> 1", "--pubs 1 --subs 1 --size 64 --cross 100"),
+    ("6b", "1 with 1000 idle conns", "--pubs 1 --subs 1 --size 64 --idle 1000"),
+    ("R", "Redis pub/sub, as 1", "--pubs 1 --subs 1 --size 64 --compare redis"),
+]
+
+
+def run(bench, args, duration):
+    cmd = [bench, "--spawn", "--pin", "--json", "--duration", str(duration)]
+    cmd += args.split()
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    if not out.stdout.strip():
+        sys.exit("no output from: %s\n%s" % (" ".join(cmd), out.stderr))
+    return json.loads(out.stdout)
+
+
+def fmt(values, scale=1.0, digits=0):
+    vals = [v / scale for v in values]
+    f = "%%.%df" % digits
+    return "%s (%s-%s)" % (f % statistics.median(vals), f % min(vals),
+                           f % max(vals))
+
+
+def row(wid, name, runs, key=None):
+    pick = (lambda d: d[key]) if key else (lambda d: d)
+    ds = [pick(d) for d in runs]
+    lat = [d["latency_us"] for d in ds]
+    cells = [wid, name,
+             fmt([d["msgs_per_s"] for d in ds], 1e6, 3) + " M",
+             fmt([d["deliveries_per_s"] for d in ds], 1e6, 3) + " M",
+             fmt([x["p50"] for x in lat]), fmt([x["p99"] for x in lat]),
+             fmt([x["p999"] for x in lat]), fmt([x["max"] for x in lat]),
+             fmt([(d.get("cpu_pct") or {}).get("server") or 0 for d in ds]),
+             fmt([(d.get("cpu_pct") or {}).get("other") or 0 for d in ds]),
+             str(sum(d["errors"] for d in ds))]
+    return "| " + " | ".join(cells) + " |"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bench", default="build/bin/callosum-bench")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--duration", type=int, default=5)
+    ap.add_argument("--only", default="")
+    a = ap.parse_args()
+    only = set(a.only.split(",")) if a.only else None
+    print("| # | workload | msgs/s | deliveries/s | p50 us | p99 us "
+          "| p99.9 us | max us | router cpu % | other cpu % | errors |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for wid, name, args in WORKLOADS:
+        if only and wid not in only:
+            continue
+        runs = [run(a.bench, args, a.duration) for _ in range(a.reps)]
+        print(row(wid, name, runs), flush=True)
+        if wid == "6b":
+            rss = [(d["rss_kib_after"] - d["rss_kib_before"]) /
+                   max(d["idle_conns"], 1) for d in runs]
+            print("| 6a | RSS per idle conn (KiB) | %s | | | | | | | | |"
+                  % fmt(rss, 1, 1), flush=True)
+        if wid == "R":
+            print(row("R", "  Redis side", runs, "peer"), flush=True)
+
+
+if __name__ == "__main__":
+    main()
