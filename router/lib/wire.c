@@ -239,19 +239,191 @@ wire_decoder_free(struct wire_decoder *d)
 	msgpack_zone_destroy(&d->zone);
 }
 
+/* One pass over a frame body: the checks of wire_check(), and the objects. */
+struct wire_rd {
+	const unsigned char	*p;
+	const unsigned char	*end;
+	msgpack_zone		*zone;
+	const char		*why;
+};
+
+static int	wire_rd_obj(struct wire_rd *, int, msgpack_object *);
+
+static double
+wire_rd_f32(const unsigned char *p)
+{
+	uint32_t	v = (uint32_t)wire_be(p, 4);
+	float		f;
+
+	memcpy(&f, &v, sizeof(f));
+	return (f);
+}
+
+static double
+wire_rd_f64(const unsigned char *p)
+{
+	uint64_t	v = wire_be(p, 8);
+	double		d;
+
+	memcpy(&d, &v, sizeof(d));
+	return (d);
+}
+
+/* Integers as msgpack-c has them: non-negative ones are POSITIVE_INTEGER. */
+static void
+wire_rd_int(msgpack_object *o, int64_t v)
+{
+	o->type = v >= 0 ? MSGPACK_OBJECT_POSITIVE_INTEGER :
+	    MSGPACK_OBJECT_NEGATIVE_INTEGER;
+	o->via.i64 = v;
+}
+
+/* Scalars: p points at the type byte, hdr bytes long, payload after it. */
+static void
+wire_rd_scalar(const unsigned char *p, size_t hdr, uint64_t payload,
+    msgpack_object *o)
+{
+	unsigned char	b = p[0];
+
+	if (b <= 0x7f) {
+		o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+		o->via.u64 = b;
+	} else if (b >= 0xe0)
+		wire_rd_int(o, (int8_t)b);
+	else if (b >= 0xa0 && b <= 0xbf) {
+		o->type = MSGPACK_OBJECT_STR;
+		o->via.str.ptr = (const char *)p + hdr;
+		o->via.str.size = (uint32_t)payload;
+	} else switch (b) {
+	case 0xc0: o->type = MSGPACK_OBJECT_NIL; break;
+	case 0xc2: case 0xc3:
+		o->type = MSGPACK_OBJECT_BOOLEAN;
+		o->via.boolean = b == 0xc3;
+		break;
+	case 0xca:
+		o->type = MSGPACK_OBJECT_FLOAT32;
+		o->via.f64 = wire_rd_f32(p + 1);
+		break;
+	case 0xcb:
+		o->type = MSGPACK_OBJECT_FLOAT64;
+		o->via.f64 = wire_rd_f64(p + 1);
+		break;
+	case 0xcc: case 0xcd: case 0xce: case 0xcf:
+		o->type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+		o->via.u64 = wire_be(p + 1, payload);
+		break;
+	case 0xd0: wire_rd_int(o, (int8_t)p[1]); break;
+	case 0xd1: wire_rd_int(o, (int16_t)wire_be(p + 1, 2)); break;
+	case 0xd2: wire_rd_int(o, (int32_t)wire_be(p + 1, 4)); break;
+	case 0xd3: wire_rd_int(o, (int64_t)wire_be(p + 1, 8)); break;
+	case 0xd9: case 0xda: case 0xdb:
+		o->type = MSGPACK_OBJECT_STR;
+		o->via.str.ptr = (const char *)p + hdr;
+		o->via.str.size = (uint32_t)payload;
+		break;
+	case 0xc4: case 0xc5: case 0xc6:
+		o->type = MSGPACK_OBJECT_BIN;
+		o->via.bin.ptr = (const char *)p + hdr;
+		o->via.bin.size = (uint32_t)payload;
+		break;
+	default:	/* ext forms: a type byte, then the data */
+		o->type = MSGPACK_OBJECT_EXT;
+		o->via.ext.type = (int8_t)p[hdr];
+		o->via.ext.ptr = (const char *)p + hdr + 1;
+		o->via.ext.size = (uint32_t)payload - 1;
+		break;
+	}
+}
+
+static int
+wire_rd_container(struct wire_rd *r, int depth, unsigned char b,
+    uint64_t items, msgpack_object *o)
+{
+	bool		 map = (b >= 0x80 && b <= 0x8f) || b == 0xde || b == 0xdf;
+	size_t		 n = map ? items / 2 : items, i;
+	void		*v = NULL;
+
+	if (depth == WIRE_MAX_DEPTH) {
+		r->why = "msgpack nested too deep";
+		return (-1);
+	}
+	/* n <= bytes left (checked): the zone gets <= 48 bytes a byte. */
+	if (n > 0 && (v = msgpack_zone_malloc(r->zone, n * (map ?
+	    sizeof(msgpack_object_kv) : sizeof(msgpack_object)))) == NULL) {
+		r->why = "out of memory";
+		return (-1);
+	}
+	o->type = map ? MSGPACK_OBJECT_MAP : MSGPACK_OBJECT_ARRAY;
+	if (map) {
+		o->via.map.size = (uint32_t)n;
+		o->via.map.ptr = v;
+		for (i = 0; i < n; i++) {
+			if (wire_rd_obj(r, depth + 1, &o->via.map.ptr[i].key) ||
+			    wire_rd_obj(r, depth + 1, &o->via.map.ptr[i].val))
+				return (-1);
+		}
+	} else {
+		o->via.array.size = (uint32_t)n;
+		o->via.array.ptr = v;
+		for (i = 0; i < n; i++) {
+			if (wire_rd_obj(r, depth + 1, &o->via.array.ptr[i]))
+				return (-1);
+		}
+	}
+	return (0);
+}
+
+static int
+wire_rd_obj(struct wire_rd *r, int depth, msgpack_object *o)
+{
+	const unsigned char	*p = r->p;
+	uint64_t		 payload, items;
+	size_t			 hdr;
+	int			 kind;
+
+	if (p >= r->end) {
+		r->why = "truncated msgpack";
+		return (-1);
+	}
+	if ((kind = wire_check_head(p, r->end - p, &hdr, &payload,
+	    &items)) == -1) {
+		r->why = "invalid msgpack";
+		return (-1);
+	}
+	if (payload > (uint64_t)(r->end - p - hdr) ||
+	    items > (uint64_t)(r->end - p - hdr)) {
+		r->why = "truncated msgpack";
+		return (-1);
+	}
+	r->p = p + hdr + payload;
+	if (kind == 1)
+		return (wire_rd_container(r, depth, p[0], items, o));
+	wire_rd_scalar(p, hdr, payload, o);
+	return (0);
+}
+
 int
 wire_decode(struct wire_decoder *d, const char *buf, size_t len,
     msgpack_object *root, const char **why)
 {
-	size_t	off = 0;
+	struct wire_rd	r;
 
 	/* Keeps the first chunk: steady state decodes without malloc. */
 	msgpack_zone_clear(&d->zone);
-	if (wire_check(buf, len, why) == -1)
+	if (len == 0 || !((buf[0] & 0xf0) == 0x80 ||
+	    (unsigned char)buf[0] == 0xde || (unsigned char)buf[0] == 0xdf)) {
+		*why = "frame body is not a msgpack map";
 		return (-1);
-	if (msgpack_unpack(buf, len, &off, &d->zone, root) !=
-	    MSGPACK_UNPACK_SUCCESS || root->type != MSGPACK_OBJECT_MAP) {
-		*why = "undecodable msgpack";
+	}
+	r.p = (const unsigned char *)buf;
+	r.end = r.p + len;
+	r.zone = &d->zone;
+	if (wire_rd_obj(&r, 0, root) == -1) {
+		*why = r.why;
+		return (-1);
+	}
+	if (r.p != r.end) {
+		*why = "trailing bytes after the map";
 		return (-1);
 	}
 	return (0);
