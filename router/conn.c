@@ -79,6 +79,7 @@ conn_new(struct server *srv, int fd, uid_t uid, pid_t pid)
 	event_assign(&c->close_ev, srv->base, -1, 0, conn_close_cb, c);
 	event_assign(&c->free_ev, srv->base, -1, 0, conn_free_cb, c);
 	conn_set_timer(&c->handshake_timer, srv->cfg->handshake_timeout_ms);
+	TAILQ_INIT(&c->out_waiters);
 	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
 	srv->nconns++;
 	event_add(&c->read_ev, NULL);
@@ -91,11 +92,36 @@ conn_output_len(struct conn *c)
 	return (evbuffer_get_length(c->out) + c->wlen);
 }
 
+bool
+conn_output_full(struct conn *c)
+{
+	return (conn_output_len(c) > c->srv->cfg->output_limit / 2);
+}
+
+void
+conn_wait_output(struct conn *c, struct sub *s)
+{
+	if (s->out_wait)
+		return;
+	s->out_wait = true;
+	TAILQ_INSERT_TAIL(&c->out_waiters, s, out_entry);
+}
+
+void
+conn_unwait_output(struct conn *c, struct sub *s)
+{
+	if (!s->out_wait)
+		return;
+	s->out_wait = false;
+	TAILQ_REMOVE(&c->out_waiters, s, out_entry);
+}
+
 /* A reader that lets its output pass the limit is closed (slow consumer). */
 static void
 conn_check_output(struct conn *c)
 {
-	if (conn_output_len(c) <= c->srv->cfg->output_limit)
+	if ((c->flags & (CONN_CLOSING | CONN_DOOMED)) ||
+	    conn_output_len(c) <= c->srv->cfg->output_limit)
 		return;
 	c->srv->n.conns_closed_output++;
 	log_warn("conn_output_limit", "conn=%llu agent=%s bytes=%zu",
@@ -149,13 +175,20 @@ conn_undirty(struct conn *c)
 static void
 conn_output_drained(struct conn *c)
 {
+	struct sub	*s;
+
 	if (c->flags & CONN_CLOSING) {
 		if (conn_output_len(c) == 0)
 			event_active(&c->free_ev, EV_TIMEOUT, 0);
 		return;
 	}
-	if (conn_output_len(c) <= c->srv->cfg->output_limit / 4)
-		conn_resume(c, CONN_PAUSE_OUTPUT);
+	if (conn_output_len(c) > c->srv->cfg->output_limit / 4)
+		return;
+	conn_resume(c, CONN_PAUSE_OUTPUT);
+	while ((s = TAILQ_FIRST(&c->out_waiters)) != NULL) {
+		conn_unwait_output(c, s);
+		event_active(&s->pump_ev, EV_TIMEOUT, 0);
+	}
 }
 
 /* A write failed for good: nothing more can reach the peer. */
@@ -348,7 +381,7 @@ conn_process(struct conn *c)
 		if (c->ilen - off - WIRE_HDR_LEN < len)
 			break;
 		if (budget-- == 0) {
-			event_active(&c->resume_ev, EV_TIMEOUT, 0);
+			server_later(&c->resume_ev);
 			break;
 		}
 		if (op_dispatch(c, c->ibuf + off + WIRE_HDR_LEN, len) ==
@@ -374,7 +407,8 @@ conn_process(struct conn *c)
 
 /*
  * Makes room to read: at least the whole frame that starts the buffer,
- * and some more. ibuf never grows past max_frame + CONN_READ_MAX.
+ * and some more. Doubling keeps ibuf under 2 * (max_frame + 4) plus
+ * CONN_IBUF_MIN.
  */
 static void
 conn_ibuf_room(struct conn *c)
@@ -468,12 +502,23 @@ conn_publish_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	conn_resume(c, CONN_PAUSE_TRACT_FULL);
 }
 
+/*
+ * One deadline per parked pub: woken and parked again, it waits only for
+ * what is left of publish_timeout_ms (none left: it times out at once).
+ */
 void
 conn_start_publish_wait(struct conn *c, struct tract *t)
 {
-	if (!evtimer_pending(&c->publish_timer, NULL))
-		conn_set_timer(&c->publish_timer,
-		    c->srv->cfg->publish_timeout_ms);
+	int64_t		now = server_now_us(c->srv), left;
+	struct timeval	tv;
+
+	if (c->pub_deadline_us == 0)
+		c->pub_deadline_us = now +
+		    (int64_t)c->srv->cfg->publish_timeout_ms * 1000;
+	left = c->pub_deadline_us > now ? c->pub_deadline_us - now : 0;
+	tv.tv_sec = left / 1000000;
+	tv.tv_usec = left % 1000000;
+	evtimer_add(&c->publish_timer, &tv);
 	tract_wait(t, c);
 	conn_pause(c, CONN_PAUSE_TRACT_FULL);
 }
@@ -483,6 +528,7 @@ conn_end_publish_wait(struct conn *c)
 {
 	evtimer_del(&c->publish_timer);
 	c->pub_timed_out = false;
+	c->pub_deadline_us = 0;
 }
 
 /* Frees every subscription; the table changes under us, so restart. */
@@ -516,6 +562,7 @@ conn_close(struct conn *c, const char *bye)
 	event_del(&c->resume_ev);
 	event_del(&c->close_ev);
 	event_del(&c->read_ev);
+	/* conn_free_subs() took every sub off out_waiters. */
 	if (bye != NULL) {
 		wire_enc_bye(&srv->out, bye);
 		conn_wbuf_add(c, srv->out.data, srv->out.size);

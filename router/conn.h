@@ -20,6 +20,7 @@ struct evbuffer;
 struct htab;
 struct msg;
 struct server;
+struct sub;
 struct tract;
 
 /* Why reading is paused: one bit per reason, resumed at mask zero. */
@@ -52,6 +53,7 @@ struct conn {
 	size_t			 wcap;
 	struct evbuffer		*out;
 	TAILQ_ENTRY(conn)	 dirty_entry;	/* srv->dirty: wbuf to flush */
+	TAILQ_HEAD(, sub)	 out_waiters;	/* pumps stopped by full output */
 	uid_t			 uid;
 	pid_t			 pid;
 	int			 flags;
@@ -71,6 +73,7 @@ struct conn {
 	struct tract		*waiting_on;
 	TAILQ_ENTRY(conn)	 wait_entry;
 	bool			 pub_timed_out;	/* answer it: backpressure */
+	int64_t			 pub_deadline_us; /* 0: no pub waiting */
 	struct event		 publish_timer;
 
 	struct event		 handshake_timer;
@@ -115,6 +118,14 @@ void		 conn_send_ack(struct conn *, bool has_id, uint64_t id);
 void		 conn_send_msg(struct conn *, uint64_t sid, struct msg *m);
 /* Bytes waiting to be written. */
 size_t		 conn_output_len(struct conn *);
+/*
+ * True when the output holds more than half of output_limit: a pump that
+ * drains a backlog stops there and waits (conn_wait_output) until it has
+ * drained to a quarter, so a reader is never closed for a backlog.
+ */
+bool		 conn_output_full(struct conn *);
+void		 conn_wait_output(struct conn *, struct sub *);
+void		 conn_unwait_output(struct conn *, struct sub *);
 /* Writes every dirty connection's batched output (end of a callback). */
 void		 conn_flush_dirty(struct server *);
 

@@ -181,7 +181,7 @@ replay_peek(struct replay *rp)
 			es_event_unref(rp->buf[rp->ibuf]);
 			if (--scan == 0) {
 				rp->ibuf++;
-				event_active(&rp->s->pump_ev, EV_TIMEOUT, 0);
+				server_later(&rp->s->pump_ev);
 				return (REPLAY_WAIT);
 			}
 		}

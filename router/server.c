@@ -26,7 +26,6 @@
 
 #define SERVER_BACKLOG		1024
 #define SERVER_DRAIN_MS		2000	/* shutdown: time to flush every bye */
-#define SERVER_PRIORITIES	3	/* events default to 1; flushing is 2 */
 
 static const char *const server_reserved[] = { "$sys", "$candidates" };
 
@@ -41,6 +40,14 @@ server_flush_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	conn_flush_dirty(arg);
+}
+
+void
+server_later(struct event *ev)
+{
+	static const struct timeval	zero = { 0, 0 };
+
+	evtimer_add(ev, &zero);
 }
 
 int64_t
@@ -172,14 +179,16 @@ server_init(struct server *srv, const struct config *cfg, char **cause)
 	TAILQ_INIT(&srv->dirty);
 	if (wire_decoder_init(&srv->dec) == -1 ||
 	    (srv->base = event_base_new()) == NULL ||
-	    event_base_priority_init(srv->base, SERVER_PRIORITIES) == -1 ||
 	    (srv->tracts = htab_new()) == NULL) {
 		xasprintf(cause, "cannot create the event loop");
 		return (-1);
 	}
-	/* Output batched by any callback is written after all of them ran. */
+	/*
+	 * Output batched by callbacks that do not flush it themselves is
+	 * written once the callbacks already active in this pass have run:
+	 * activating flush_ev queues it behind them.
+	 */
 	srv->flush_ev = event_new(srv->base, -1, 0, server_flush_cb, srv);
-	event_priority_set(srv->flush_ev, SERVER_PRIORITIES - 1);
 	for (i = 0; i < sizeof(server_reserved) / sizeof(*server_reserved); i++)
 		tract_get(srv, server_reserved[i], strlen(server_reserved[i]),
 		    true, &limited);

@@ -70,6 +70,12 @@ int		 server_run(struct server *);
 void		 server_free(struct server *);
 /* Called by conn when a connection is freed (drain accounting). */
 void		 server_conn_gone(struct server *);
+/*
+ * Runs ev's callback after the loop has next polled the sockets: how a
+ * callback that spent its work budget continues without starving others
+ * (event_active() would run it again before any socket is read).
+ */
+void		 server_later(struct event *ev);
 /* The current time: the loop's cached clock, in microseconds. */
 int64_t		 server_now_us(struct server *);
 

@@ -55,6 +55,7 @@ sub_free(struct sub *s)
 		htab_del(s->c->subs, &s->sid, sizeof(s->sid));
 	if (s->t != NULL)
 		tract_remove_sub(s->t, s);
+	conn_unwait_output(s->c, s);
 	while (s->npending > 0) {
 		msg_unref(s->ring[s->head]);
 		s->head = (s->head + 1) % s->ring_cap;
@@ -220,8 +221,12 @@ sub_pump_replay(struct sub *s, unsigned *budget)
 		case REPLAY_HAVE:
 			if (s->credit == 0)
 				return (0);
+			if (conn_output_full(s->c)) {
+				conn_wait_output(s->c, s);
+				return (0);
+			}
 			if ((*budget)-- == 0) {
-				event_active(&s->pump_ev, EV_TIMEOUT, 0);
+				server_later(&s->pump_ev);
 				return (0);
 			}
 			m = replay_take(s->rp);
@@ -251,27 +256,37 @@ sub_pump(struct sub *s)
 	struct msg	*m;
 	int		 rc;
 
-	if (s->c->flags & CONN_CLOSING)
+	if (s->c->flags & (CONN_CLOSING | CONN_DOOMED))
 		return (0);
 	if (s->rp != NULL && (rc = sub_pump_replay(s, &budget)) != 1)
 		return (rc);
 	if (s->lag_n > 0 && s->credit > 0)
 		sub_send_lag(s);
-	while (s->npending > 0 && s->credit > 0 && budget-- > 0) {
+	while (s->npending > 0 && s->credit > 0) {
+		if (conn_output_full(s->c)) {
+			conn_wait_output(s->c, s);	/* drained: pumped again */
+			break;
+		}
+		if (budget-- == 0) {
+			server_later(&s->pump_ev);
+			break;
+		}
 		m = sub_pop(s);
 		sub_deliver(s, m);
 		msg_unref(m);
 	}
 	sub_update_full(s);
-	if (s->npending > 0 && s->credit > 0)
-		event_active(&s->pump_ev, EV_TIMEOUT, 0);
 	return (0);
 }
 
 static void
 sub_pump_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct sub	*s = arg;
+	struct server	*srv = s->c->srv;
+
 	(void)fd;
 	(void)what;
-	sub_pump(arg);
+	sub_pump(s);		/* may free s */
+	conn_flush_dirty(srv);
 }

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include <event2/event.h>
 #include <event2/event_struct.h>
@@ -49,6 +50,8 @@ struct sub {
 	struct eid		 lag_last;
 	struct replay		*rp;		/* catching up from the log */
 	struct event		 pump_ev;	/* continue a budgeted pump */
+	bool			 out_wait;	/* on c->out_waiters */
+	TAILQ_ENTRY(sub)	 out_entry;
 	uint64_t		 delivered;
 	uint64_t		 dropped;
 };

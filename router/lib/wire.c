@@ -180,6 +180,7 @@ wire_check(const char *buf, size_t len, const char **why)
 	const unsigned char	*p = (const unsigned char *)buf;
 	const unsigned char	*end = p + len;
 	uint64_t		 todo[WIRE_MAX_DEPTH + 1], payload, items;
+	uint64_t		 owed = 1;	/* objects announced, not read */
 	size_t			 hdr;
 	int			 depth = 0, kind;
 
@@ -189,9 +190,10 @@ wire_check(const char *buf, size_t len, const char **why)
 		return (-1);
 	}
 	/*
-	 * Invariant: todo[d] objects remain to be read at depth d. A container
-	 * may announce no more objects than bytes remain (each takes one at
-	 * least), so msgpack-c never allocates for objects that are not there.
+	 * Invariant: todo[d] objects remain to be read at depth d, owed is
+	 * their sum, and owed never exceeds the bytes left (each object takes
+	 * one at least): the decoder never allocates for objects that are not
+	 * there, so a frame costs at most ~48 bytes of objects per byte.
 	 */
 	todo[0] = 1;
 	while (depth >= 0) {
@@ -200,6 +202,7 @@ wire_check(const char *buf, size_t len, const char **why)
 			continue;
 		}
 		todo[depth]--;
+		owed--;
 		if (p >= end || (kind = wire_check_head(p, end - p, &hdr,
 		    &payload, &items)) == -1) {
 			*why = p >= end ? "truncated msgpack" :
@@ -207,7 +210,8 @@ wire_check(const char *buf, size_t len, const char **why)
 			return (-1);
 		}
 		p += hdr;
-		if (payload > (uint64_t)(end - p) || items > (uint64_t)(end - p)) {
+		owed += items;
+		if (payload > (uint64_t)(end - p) || owed > (uint64_t)(end - p)) {
 			*why = "truncated msgpack";
 			return (-1);
 		}
@@ -243,6 +247,7 @@ wire_decoder_free(struct wire_decoder *d)
 struct wire_rd {
 	const unsigned char	*p;
 	const unsigned char	*end;
+	uint64_t		 owed;	/* as in wire_check(): <= bytes left */
 	msgpack_zone		*zone;
 	const char		*why;
 };
@@ -381,6 +386,7 @@ wire_rd_obj(struct wire_rd *r, int depth, msgpack_object *o)
 	size_t			 hdr;
 	int			 kind;
 
+	r->owed--;
 	if (p >= r->end) {
 		r->why = "truncated msgpack";
 		return (-1);
@@ -390,8 +396,9 @@ wire_rd_obj(struct wire_rd *r, int depth, msgpack_object *o)
 		r->why = "invalid msgpack";
 		return (-1);
 	}
+	r->owed += items;
 	if (payload > (uint64_t)(r->end - p - hdr) ||
-	    items > (uint64_t)(r->end - p - hdr)) {
+	    r->owed > (uint64_t)(r->end - p - hdr)) {
 		r->why = "truncated msgpack";
 		return (-1);
 	}
@@ -418,6 +425,7 @@ wire_decode(struct wire_decoder *d, const char *buf, size_t len,
 	r.p = (const unsigned char *)buf;
 	r.end = r.p + len;
 	r.zone = &d->zone;
+	r.owed = 1;
 	if (wire_rd_obj(&r, 0, root) == -1) {
 		*why = r.why;
 		return (-1);

@@ -217,32 +217,69 @@ HARNESS_TEST(test_pub_before_a_bad_frame_is_not_lost)
 	harness_expect(r, "end", T, &f);
 }
 
-HARNESS_TEST(test_frame_of_exactly_max_frame_is_accepted)
+/* A pub into internal whose frame body is exactly frame_len bytes. */
+static unsigned char *
+pub_frame_of(size_t frame_len, uint64_t id, size_t *len)
+{
+	unsigned char	*frame;
+	char		*body;
+	size_t		 blen = frame_len - 100;
+
+	body = calloc(1, frame_len);
+	assert_non_null(body);
+	frame = harness_frame(len, "op:s to:s body:b id:U", "pub",
+	    "internal", body, blen, id);
+	free(frame);
+	blen += frame_len - (*len - 4);
+	frame = harness_frame(len, "op:s to:s body:b id:U", "pub",
+	    "internal", body, blen, id);
+	free(body);
+	assert_int_equal(*len, 4 + frame_len);
+	return (frame);
+}
+
+/*
+ * A frame of exactly max_frame is not bad_frame; but the msg frame made
+ * from it would exceed max_frame, which SPEC forbids in both directions,
+ * so the pub itself is refused with limit (ADR 0004) and the connection
+ * carries on.
+ */
+HARNESS_TEST(test_frame_of_exactly_max_frame_is_not_bad_frame)
 {
 	struct harness	*h = harness_start(NULL, NULL);
 	struct client	*c;
 	msgpack_object	 f;
 	unsigned char	*frame;
-	char		*body;
-	size_t		 len, blen = 1048576 - 100;
+	size_t		 len;
 	uint64_t	 id = harness_id();
 
 	(void)state;
-	body = calloc(1, 1048576);
-	assert_non_null(body);
-	/* Size the bin body so that the map is exactly 1 MiB. */
-	frame = harness_frame(&len, "op:s to:s body:b id:U", "pub",
-	    "internal", body, blen, id);
+	frame = pub_frame_of(1048576, id, &len);
+	c = harness_client(h, "big");
+	assert_int_equal(client_send_raw(c, frame, len), 0);
+	harness_expect_err(c, "limit", true, id, &f);
+	harness_ping(c, T);
 	free(frame);
-	blen += 1048576 - (len - 4);
-	frame = harness_frame(&len, "op:s to:s body:b id:U", "pub",
-	    "internal", body, blen, id);
-	assert_int_equal(len, 4 + 1048576);
+}
+
+HARNESS_TEST(test_pub_1k_under_max_frame_is_acked_and_delivered)
+{
+	struct harness	*h = harness_start(NULL, NULL);
+	struct client	*c, *s;
+	msgpack_object	 f;
+	unsigned char	*frame;
+	size_t		 len;
+	uint64_t	 id = harness_id();
+
+	(void)state;
+	s = harness_client(h, "reader");
+	harness_sub(s, 1, "internal", 10, NULL, 0);
+	frame = pub_frame_of(1048576 - 1024, id, &len);
 	c = harness_client(h, "big");
 	assert_int_equal(client_send_raw(c, frame, len), 0);
 	harness_expect_ack(c, id, &f);
+	harness_expect(s, "msg", T, &f);
 	free(frame);
-	free(body);
 }
 
 int
@@ -253,7 +290,7 @@ main(void)
 
 	if (load_cases() == -1)
 		return (1);
-	if ((tests = calloc((size_t)ncases + 4, sizeof *tests)) == NULL)
+	if ((tests = calloc((size_t)ncases + 5, sizeof *tests)) == NULL)
 		return (1);
 	tests[n++] = (struct CMUnitTest)HARNESS_UNIT_TEST(
 	    test_corpus_has_at_least_20_cases);
@@ -269,7 +306,9 @@ main(void)
 	tests[n++] = (struct CMUnitTest)HARNESS_UNIT_TEST(
 	    test_pub_before_a_bad_frame_is_not_lost);
 	tests[n++] = (struct CMUnitTest)HARNESS_UNIT_TEST(
-	    test_frame_of_exactly_max_frame_is_accepted);
+	    test_frame_of_exactly_max_frame_is_not_bad_frame);
+	tests[n++] = (struct CMUnitTest)HARNESS_UNIT_TEST(
+	    test_pub_1k_under_max_frame_is_acked_and_delivered);
 	rc = _cmocka_run_group_tests("test_bad_input", tests, (size_t)n, NULL,
 	    NULL);
 	for (i = 0; i < ncases; i++)
