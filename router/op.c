@@ -225,9 +225,12 @@ op_pub(struct conn *c, const struct wire_req *req)
 	conn_end_publish_wait(c);
 
 	op_pub_fields(c, req, &from, &f);
-	/* SPEC: frames stay within max_frame both ways, msg frames too. */
-	if (wire_msg_tail_bound(&f) + WIRE_PREFIX_MAX - WIRE_HDR_LEN >
-	    srv->cfg->max_frame) {
+	/*
+	 * SPEC: frames stay within max_frame both ways, msg frames too (the
+	 * eid is not set yet: count its longest form).
+	 */
+	if (wire_msg_tail_bound(&f) + EID_STR_MAX + WIRE_PREFIX_MAX -
+	    WIRE_HDR_LEN > srv->cfg->max_frame) {
 		code = WIRE_LIMIT;
 		why = "message too large: its msg frame would exceed max_frame";
 		goto fail;
