@@ -175,63 +175,6 @@ wire_check_head(const unsigned char *p, size_t left, size_t *hdr,
 }
 
 int
-wire_check(const char *buf, size_t len, const char **why)
-{
-	const unsigned char	*p = (const unsigned char *)buf;
-	const unsigned char	*end = p + len;
-	uint64_t		 todo[WIRE_MAX_DEPTH + 1], payload, items;
-	uint64_t		 owed = 1;	/* objects announced, not read */
-	size_t			 hdr;
-	int			 depth = 0, kind;
-
-	if (len == 0 || !((p[0] >= 0x80 && p[0] <= 0x8f) || p[0] == 0xde ||
-	    p[0] == 0xdf)) {
-		*why = "frame body is not a msgpack map";
-		return (-1);
-	}
-	/*
-	 * Invariant: todo[d] objects remain to be read at depth d, owed is
-	 * their sum, and owed never exceeds the bytes left (each object takes
-	 * one at least): the decoder never allocates for objects that are not
-	 * there, so a frame costs at most ~48 bytes of objects per byte.
-	 */
-	todo[0] = 1;
-	while (depth >= 0) {
-		if (todo[depth] == 0) {
-			depth--;
-			continue;
-		}
-		todo[depth]--;
-		owed--;
-		if (p >= end || (kind = wire_check_head(p, end - p, &hdr,
-		    &payload, &items)) == -1) {
-			*why = p >= end ? "truncated msgpack" :
-			    "invalid msgpack";
-			return (-1);
-		}
-		p += hdr;
-		owed += items;
-		if (payload > (uint64_t)(end - p) || owed > (uint64_t)(end - p)) {
-			*why = "truncated msgpack";
-			return (-1);
-		}
-		p += payload;
-		/* Every container counts towards the depth, empty or not. */
-		if (kind == 1 && depth == WIRE_MAX_DEPTH) {
-			*why = "msgpack nested too deep";
-			return (-1);
-		}
-		if (items > 0)
-			todo[++depth] = items;
-	}
-	if (p != end) {
-		*why = "trailing bytes after the map";
-		return (-1);
-	}
-	return (0);
-}
-
-int
 wire_decoder_init(struct wire_decoder *d)
 {
 	return (msgpack_zone_init(&d->zone, WIRE_ZONE_CHUNK) ? 0 : -1);
@@ -352,6 +295,13 @@ wire_rd_container(struct wire_rd *r, int depth, unsigned char b,
 		r->why = "msgpack nested too deep";
 		return (-1);
 	}
+	if (o == NULL) {	/* checking only: walk, build nothing */
+		for (i = 0; i < items; i++) {
+			if (wire_rd_obj(r, depth + 1, NULL) == -1)
+				return (-1);
+		}
+		return (0);
+	}
 	/* n <= bytes left (checked): the zone gets <= 48 bytes a byte. */
 	if (n > 0 && (v = msgpack_zone_malloc(r->zone, n * (map ?
 	    sizeof(msgpack_object_kv) : sizeof(msgpack_object)))) == NULL) {
@@ -405,18 +355,24 @@ wire_rd_obj(struct wire_rd *r, int depth, msgpack_object *o)
 	r->p = p + hdr + payload;
 	if (kind == 1)
 		return (wire_rd_container(r, depth, p[0], items, o));
-	wire_rd_scalar(p, hdr, payload, o);
+	if (o != NULL)
+		wire_rd_scalar(p, hdr, payload, o);
 	return (0);
 }
 
-int
-wire_decode(struct wire_decoder *d, const char *buf, size_t len,
+/*
+ * Exactly one map, nothing after it. Builds root's objects in zone, or with
+ * root NULL only checks (wire_check). Invariant of the walk: the objects
+ * announced and not yet read, at every level together, never exceed the
+ * bytes left (each takes one at least), so a frame costs at most ~48 bytes
+ * of objects per byte.
+ */
+static int
+wire_walk(const char *buf, size_t len, msgpack_zone *zone,
     msgpack_object *root, const char **why)
 {
 	struct wire_rd	r;
 
-	/* Keeps the first chunk: steady state decodes without malloc. */
-	msgpack_zone_clear(&d->zone);
 	if (len == 0 || !((buf[0] & 0xf0) == 0x80 ||
 	    (unsigned char)buf[0] == 0xde || (unsigned char)buf[0] == 0xdf)) {
 		*why = "frame body is not a msgpack map";
@@ -424,7 +380,7 @@ wire_decode(struct wire_decoder *d, const char *buf, size_t len,
 	}
 	r.p = (const unsigned char *)buf;
 	r.end = r.p + len;
-	r.zone = &d->zone;
+	r.zone = zone;
 	r.owed = 1;
 	if (wire_rd_obj(&r, 0, root) == -1) {
 		*why = r.why;
@@ -435,6 +391,21 @@ wire_decode(struct wire_decoder *d, const char *buf, size_t len,
 		return (-1);
 	}
 	return (0);
+}
+
+int
+wire_check(const char *buf, size_t len, const char **why)
+{
+	return (wire_walk(buf, len, NULL, NULL, why));
+}
+
+int
+wire_decode(struct wire_decoder *d, const char *buf, size_t len,
+    msgpack_object *root, const char **why)
+{
+	/* Keeps the first chunk: steady state decodes without malloc. */
+	msgpack_zone_clear(&d->zone);
+	return (wire_walk(buf, len, &d->zone, root, why));
 }
 
 static bool

@@ -161,7 +161,7 @@ void		 wire_put_len(unsigned char hdr[WIRE_HDR_LEN], uint32_t len);
  * Checks that buf holds exactly one msgpack map, nested at most
  * WIRE_MAX_DEPTH deep, whose every container announces no more elements
  * than bytes remain. Returns 0, or -1 with *why set to a static reason.
- * This bounds what msgpack-c allocates before it sees the data.
+ * It is wire_decode()'s own walk building no objects: the two always agree.
  */
 int		 wire_check(const char *buf, size_t len, const char **why);
 
