@@ -217,14 +217,12 @@ op_pub(struct conn *c, const struct wire_req *req)
 		why = "a subscriber's queue stayed full for publish_timeout_ms";
 		goto fail;
 	}
-	if (tract_would_block(t, req->kind.ptr ? req->kind.ptr : "msg",
-	    req->kind.ptr ? req->kind.len : 3)) {
+	op_pub_fields(c, req, &from, &f);
+	if (tract_would_block(t, f.kind.ptr, f.kind.len)) {
 		conn_start_publish_wait(c, t);
 		return (OP_PARK);
 	}
 	conn_end_publish_wait(c);
-
-	op_pub_fields(c, req, &from, &f);
 	/*
 	 * SPEC: frames stay within max_frame both ways, msg frames too (the
 	 * eid is not set yet: count its longest form).
