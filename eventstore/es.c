@@ -5,10 +5,10 @@
  * fallback, in a later issue.
  */
 #include <assert.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "eventstore/es_internal.h"
 
@@ -96,8 +96,8 @@ es_last(struct es *es, struct eid *out)
  * from a full ES_FULL_REFUSE ring compares ev->eid with es_last_eid.
  */
 int
-es_append(struct es *es, struct es_event *ev, es_append_cb *cb, void *arg,
-    enum es_stored *where)
+es_append(struct es *es, const struct es_event *ev, es_append_cb *cb,
+    void *arg, enum es_stored *where)
 {
 	enum es_stored	w = ES_STORED_NONE;
 	struct eid	last;
@@ -115,19 +115,15 @@ es_append(struct es *es, struct es_event *ev, es_append_cb *cb, void *arg,
 	return (r);
 }
 
-/*
- * An empty range (from > to) or max 0 answers 0 at once. max is capped at
- * INT_MAX so that n fits the return; out must have room for max events.
- */
+/* An empty range (from > to) or max 0 answers at once with nothing. */
 int
-es_read(struct es *es, const struct eid *from, const struct eid *to,
-    size_t max, struct es_event **out, es_read_cb *cb, void *arg)
+es_read(struct es *es, const struct es_query *q, struct es_event **out,
+    struct es_read_result *res, es_read_cb *cb, void *arg)
 {
-	if (max == 0 || eid_cmp(from, to) > 0)
+	memset(res, 0, sizeof(*res));
+	if (q->max == 0 || eid_cmp(&q->from, &q->to) > 0)
 		return (0);
-	if (max > INT_MAX)
-		max = INT_MAX;
-	return (es->b->read(es->be, from, to, max, out, cb, arg));
+	return (es->b->read(es->be, q, out, res, cb, arg));
 }
 
 void

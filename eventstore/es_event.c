@@ -9,11 +9,18 @@
  */
 #include <assert.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "eventstore/es_event.h"
+
+/* field[] and the named fields are one storage. */
+_Static_assert(offsetof(struct es_event, hdr) ==
+    offsetof(struct es_event, field) +
+    (ES_EVENT_NFIELDS - 1) * sizeof(struct es_bytes),
+    "the named byte fields must line up with field[]");
 
 static int	es_event_add_len(size_t *, const struct es_bytes *);
 static void	es_event_copy(char **, struct es_bytes *,
@@ -53,17 +60,13 @@ es_event_copy(char **p, struct es_bytes *dst, const struct es_bytes *src)
 struct es_event *
 es_event_new(const struct es_event *proto)
 {
-	const struct es_bytes	*fields[] = {
-		&proto->from, &proto->to, &proto->kind, &proto->agent,
-		&proto->session, &proto->model, &proto->body, &proto->pattern,
-		&proto->hdr
-	};
-	struct es_event		*ev;
-	size_t			 total = sizeof(*ev), i;
-	char			*p;
+	struct es_event	*ev;
+	size_t		 total = sizeof(*ev);
+	unsigned	 i;
+	char		*p;
 
-	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-		if (es_event_add_len(&total, fields[i]) != 0)
+	for (i = 0; i < ES_EVENT_NFIELDS; i++) {
+		if (es_event_add_len(&total, &proto->field[i]) != 0)
 			return (NULL);
 	}
 	if ((ev = malloc(total)) == NULL)
@@ -77,15 +80,8 @@ es_event_new(const struct es_event *proto)
 
 	/* The bytes start right after the struct; chars need no alignment. */
 	p = (char *)(ev + 1);
-	es_event_copy(&p, &ev->from, &proto->from);
-	es_event_copy(&p, &ev->to, &proto->to);
-	es_event_copy(&p, &ev->kind, &proto->kind);
-	es_event_copy(&p, &ev->agent, &proto->agent);
-	es_event_copy(&p, &ev->session, &proto->session);
-	es_event_copy(&p, &ev->model, &proto->model);
-	es_event_copy(&p, &ev->body, &proto->body);
-	es_event_copy(&p, &ev->pattern, &proto->pattern);
-	es_event_copy(&p, &ev->hdr, &proto->hdr);
+	for (i = 0; i < ES_EVENT_NFIELDS; i++)
+		es_event_copy(&p, &ev->field[i], &proto->field[i]);
 	assert(p == (char *)ev + total);
 	return (ev);
 }

@@ -18,21 +18,30 @@ struct es_bytes {
 	uint32_t	 len;
 };
 
+/* The byte fields, in this order: from, to, kind, agent, session, model,
+ * body, pattern, hdr; named, or by index as field[i]. */
+#define ES_EVENT_NFIELDS	9
+
 struct es_event {
 	unsigned	 refcnt;
 	struct eid	 eid;
 	int64_t		 ts_us;		/* unix microseconds */
 	double		 pri;
 	bool		 body_is_str;	/* the publisher sent body as str */
-	struct es_bytes	 from;
-	struct es_bytes	 to;
-	struct es_bytes	 kind;
-	struct es_bytes	 agent;
-	struct es_bytes	 session;
-	struct es_bytes	 model;
-	struct es_bytes	 body;
-	struct es_bytes	 pattern;	/* unset unless kind bframe had one */
-	struct es_bytes	 hdr;		/* msgpack map bytes, or unset */
+	union {
+		struct {
+			struct es_bytes	 from;
+			struct es_bytes	 to;
+			struct es_bytes	 kind;
+			struct es_bytes	 agent;
+			struct es_bytes	 session;
+			struct es_bytes	 model;
+			struct es_bytes	 body;
+			struct es_bytes	 pattern; /* unset unless a bframe's */
+			struct es_bytes	 hdr;	/* msgpack map bytes, or unset */
+		};
+		struct es_bytes	 field[ES_EVENT_NFIELDS];
+	};
 };
 
 /*

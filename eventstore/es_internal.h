@@ -8,6 +8,7 @@
 #ifndef CALLOSUM_ES_INTERNAL_H
 #define CALLOSUM_ES_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,12 +28,12 @@ struct es_backend {
 	/* Frees the state and drops its references; no callback runs. */
 	void		 (*close)(void *);
 	/* As es_append; where is never NULL. */
-	int		 (*append)(void *, struct es_event *, es_append_cb *,
-			    void *, enum es_stored *where);
-	/* As es_read. */
-	int		 (*read)(void *, const struct eid *from,
-			    const struct eid *to, size_t max,
-			    struct es_event **out, es_read_cb *, void *);
+	int		 (*append)(void *, const struct es_event *,
+			    es_append_cb *, void *, enum es_stored *where);
+	/* As es_read, with *res zeroed. */
+	int		 (*read)(void *, const struct es_query *,
+			    struct es_event **out, struct es_read_result *res,
+			    es_read_cb *, void *);
 	/* The greatest id it was given or found in its log; zero if none. */
 	void		 (*last_eid)(void *, struct eid *);
 	/* The smallest id it holds; zero if none. */
@@ -57,35 +58,38 @@ void		 es_cause(char **cause, const char *fmt, ...)
 
 /*
  * The memory ring: at most max_events events in strictly increasing eid
- * order, oldest at the head. It holds one reference to each event.
+ * order, oldest at the head, each copied into the ring's own arena.
  */
 struct es_mem;
 
 /* A ring of capacity max_events (>= 1), or NULL with *cause set. */
 struct es_mem	*es_mem_new(size_t max_events, enum es_full_policy,
 		    char **cause);
-/* Frees the ring and drops its references. NULL is a no-op. */
+/* Frees the ring and everything it holds. NULL is a no-op. */
 void		 es_mem_free(struct es_mem *);
 /*
- * Adds ev (referenced) at the tail; ev->eid must be greater than every id
- * pushed before (asserted). When full, ES_FULL_DROP_OLDEST unrefs the
+ * Copies ev (borrowed) in at the tail; ev->eid must be greater than every
+ * id pushed before (asserted). When full, ES_FULL_DROP_OLDEST evicts the
  * oldest and counts it; ES_FULL_REFUSE counts a refusal and returns -1,
- * leaving the ring and ev as they were.
+ * leaving the ring as it was. Also -1, with nothing evicted, when memory
+ * for the copy runs out.
  */
-int		 es_mem_push(struct es_mem *, struct es_event *ev);
+int		 es_mem_push(struct es_mem *, const struct es_event *ev);
 /*
- * Fills out[0..n) with the events from <= eid <= to, in order, at most max
- * (each referenced: the caller unrefs). Returns n.
+ * es_read over the ring, answered at once: fills *res (zeroed by the
+ * caller) and out[0..res->n) with new copies (refcnt 1: the caller unrefs).
+ * Returns 0, or -1 with nothing returned when memory runs out.
  */
-size_t		 es_mem_read(struct es_mem *, const struct eid *from,
-		    const struct eid *to, size_t max, struct es_event **out);
-/* The oldest event (borrowed: valid while the ring holds it), or NULL. */
-struct es_event	*es_mem_peek(struct es_mem *);
+int		 es_mem_read(struct es_mem *, const struct es_query *,
+		    struct es_event **out, struct es_read_result *res);
 /*
- * Removes the oldest event and returns it with the ring's reference (taken:
- * the caller unrefs), or NULL when empty. Not counted as dropped.
+ * Points *view at the oldest event and returns true, or returns false when
+ * the ring is empty. The view owns nothing (refcnt 0, fields not
+ * NUL-terminated) and is valid until the next push, pop or free.
  */
-struct es_event	*es_mem_pop(struct es_mem *);
+bool		 es_mem_peek(struct es_mem *, struct es_event *view);
+/* Removes the oldest event, not counted as dropped; false when empty. */
+bool		 es_mem_pop(struct es_mem *);
 /* Events held now. */
 size_t		 es_mem_depth(struct es_mem *);
 /* The greatest id ever pushed, even if since popped or dropped; or zero. */

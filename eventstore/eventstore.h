@@ -13,6 +13,7 @@
 #ifndef CALLOSUM_EVENTSTORE_H
 #define CALLOSUM_EVENTSTORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,11 +42,34 @@ enum es_full_policy {
 /* Called once when a pending append is settled. */
 typedef void	es_append_cb(void *arg, enum es_stored where);
 /*
- * Called once with the events of a pending read (referenced: the callee
- * unrefs each), or n = 0 and status -1 when the read failed.
+ * Decides whether a read returns an event, from a borrowed view of it
+ * (fields not NUL-terminated, valid during the call only).
  */
-typedef void	es_read_cb(void *arg, struct es_event **evs, size_t n,
-		    int status);
+typedef bool	es_filter_fn(void *arg, const struct es_event *view);
+
+/* A read: the events from <= eid <= to, looking at no more than max. */
+struct es_query {
+	struct eid	 from;
+	struct eid	 to;
+	size_t		 max;		/* events to look at, at most */
+	es_filter_fn	*filter;	/* NULL: return every event looked at */
+	void		*filter_arg;
+};
+
+/* What a read looked at and what it returns. */
+struct es_read_result {
+	size_t		 n;		/* events returned in out[0..n) */
+	size_t		 examined;	/* events of the range looked at */
+	struct eid	 last;		/* the greatest id looked at, if any */
+};
+
+/*
+ * Called once with the outcome of a pending read: the events (each refcnt
+ * 1: the callee unrefs) and what was looked at, or status -1 with nothing
+ * when the read failed.
+ */
+typedef void	es_read_cb(void *arg, struct es_event **evs,
+		    const struct es_read_result *res, int status);
 /* State changes of the store, for the one log line the router writes. */
 typedef void	es_state_cb(void *arg, const char *state, const char *why);
 
@@ -85,24 +109,28 @@ struct es	*es_open(const struct es_config *, char **cause);
 void		 es_close(struct es *);
 
 /*
- * Appends ev, whose eid must be greater than every earlier append's.
- * Returns 0 when it is settled now (*where set, no callback), ES_PENDING
- * when cb(arg, where) will run once later, or -1 when it was refused (ring
- * full in ES_FULL_REFUSE mode; nothing kept, no callback). On 0 and
- * ES_PENDING the store holds its own reference to ev.
+ * Appends ev (borrowed: the store copies what it keeps before returning),
+ * whose eid must be greater than every earlier append's. Returns 0 when it
+ * is settled now (*where set, no callback), ES_PENDING when cb(arg, where)
+ * will run once later, or -1 when it was refused (ring full in
+ * ES_FULL_REFUSE mode, or out of memory; nothing kept, no callback).
  */
-int		 es_append(struct es *, struct es_event *ev, es_append_cb *cb,
-		    void *arg, enum es_stored *where);
+int		 es_append(struct es *, const struct es_event *ev,
+		    es_append_cb *cb, void *arg, enum es_stored *where);
 
 /*
- * Reads the events with from <= eid <= to, in id order, at most max of
- * them. Returns n >= 0 with out[0..n) filled (each referenced: the caller
- * unrefs) when it can answer now, ES_PENDING when cb will run once later
- * with them instead, or -1 on error. Fewer than max events (and n == 0)
- * means the range holds no more.
+ * Reads forward through q's range in id order, looking at up to q->max
+ * events and returning copies of those q->filter accepts (the filter runs
+ * before anything is copied, so a sparse read stays cheap). Fewer than
+ * q->max examined means the range holds no more. Returns 0 with *res and
+ * out[0..res->n) filled (each refcnt 1: the caller unrefs) when it can
+ * answer now, ES_PENDING when cb will run once later with them instead
+ * (q is not kept; filter_arg must stay valid until then), or -1 on error.
+ * out must have room for q->max events.
  */
-int		 es_read(struct es *, const struct eid *from, const struct eid *to,
-		    size_t max, struct es_event **out, es_read_cb *cb, void *arg);
+int		 es_read(struct es *, const struct es_query *q,
+		    struct es_event **out, struct es_read_result *res,
+		    es_read_cb *cb, void *arg);
 
 /* The greatest id ever appended or found in the log; zero when empty. */
 void		 es_last_eid(struct es *, struct eid *out);

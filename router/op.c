@@ -150,7 +150,7 @@ static int
 op_pub_log(struct server *srv, const struct wire_msg *f, const struct eid *eid,
     enum es_stored *stored)
 {
-	struct es_event	 proto, *ev;
+	struct es_event	 proto;
 	int		 rc;
 
 	memset(&proto, 0, sizeof(proto));
@@ -167,10 +167,7 @@ op_pub_log(struct server *srv, const struct wire_msg *f, const struct eid *eid,
 	proto.body = op_bytes(f->body.ptr, f->body.len);
 	proto.pattern = op_bytes(f->pattern.ptr, f->pattern.len);
 	proto.hdr = op_bytes(f->hdr.ptr, f->hdr.len);
-	if ((ev = es_event_new(&proto)) == NULL)
-		abort();	/* out of memory: see xmalloc.h */
-	rc = es_append(srv->es, ev, NULL, NULL, stored);
-	es_event_unref(ev);
+	rc = es_append(srv->es, &proto, NULL, NULL, stored);
 	/* Only the Redis backend answers later; its acks queue in order. */
 	assert(rc != ES_PENDING);
 	return (rc == -1 ? -1 : 0);

@@ -1,9 +1,10 @@
 /*
  * replay: a cursor over the event log feeding one subscription.
  *
- * Events are read in batches; those that fail the filters are skipped
- * within a budget per call, so a sparse filter over a big log never holds
- * the loop. Invariant: next is the smallest id not yet read.
+ * Events are read in batches, the log applying the filters before it
+ * copies anything; the events looked at per replay_peek() are budgeted, so
+ * a sparse filter over a big log never holds the loop. Invariant: next is
+ * the smallest id not yet looked at, and buf holds only matching events.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +18,8 @@
 #include "router/sub.h"
 #include "router/xmalloc.h"
 
-#define REPLAY_BATCH	128
-#define REPLAY_SCAN	4096	/* events examined per replay_peek() */
+#define REPLAY_BATCH	128	/* events looked at per read */
+#define REPLAY_SCAN	4096	/* events looked at per replay_peek() */
 
 struct replay {
 	struct server		*srv;
@@ -38,7 +39,9 @@ struct replay {
 	size_t			 ibuf;		/* next unexamined in buf */
 };
 
-static void	replay_read_cb(void *, struct es_event **, size_t, int);
+static void	replay_read_cb(void *, struct es_event **,
+		    const struct es_read_result *, int);
+static bool	replay_filter(void *, const struct es_event *);
 
 struct replay *
 replay_new(struct server *srv, struct sub *s, const struct replay_spec *spec)
@@ -108,32 +111,43 @@ replay_matches(const struct replay *rp, const struct es_event *ev)
 	return (sub_wants(rp->s, ev->kind.ptr, ev->kind.len));
 }
 
-/* Takes a batch of events in id order and advances the cursor. */
-static void
-replay_fill(struct replay *rp, struct es_event **evs, size_t n)
+/* The log's filter; a replay orphaned while its read was out wants none. */
+static bool
+replay_filter(void *arg, const struct es_event *view)
 {
-	memcpy(rp->buf, evs, n * sizeof(*evs));
-	rp->nbuf = n;
+	struct replay	*rp = arg;
+
+	return (!rp->orphaned && replay_matches(rp, view));
+}
+
+/* Takes a batch of matching events and moves past what was looked at. */
+static void
+replay_fill(struct replay *rp, struct es_event **evs,
+    const struct es_read_result *res)
+{
+	memcpy(rp->buf, evs, res->n * sizeof(*evs));
+	rp->nbuf = res->n;
 	rp->ibuf = 0;
-	if (n < REPLAY_BATCH)
+	if (res->examined < REPLAY_BATCH)
 		rp->exhausted = true;
-	if (n > 0) {
-		rp->next = eid_succ(&evs[n - 1]->eid);
+	if (res->examined > 0) {
+		rp->next = eid_succ(&res->last);
 		if (eid_cmp(&rp->next, &rp->to) > 0 ||
-		    eid_cmp(&rp->next, &evs[n - 1]->eid) == 0)
+		    eid_cmp(&rp->next, &res->last) == 0)
 			rp->exhausted = true;	/* past to, or at the max id */
 	}
 }
 
 static void
-replay_read_cb(void *arg, struct es_event **evs, size_t n, int status)
+replay_read_cb(void *arg, struct es_event **evs,
+    const struct es_read_result *res, int status)
 {
 	struct replay	*rp = arg;
 	size_t		 i;
 
 	rp->reading = false;
 	if (rp->orphaned) {
-		for (i = 0; i < n; i++)
+		for (i = 0; status == 0 && i < res->n; i++)
 			es_event_unref(evs[i]);
 		free(rp);
 		return;
@@ -141,55 +155,61 @@ replay_read_cb(void *arg, struct es_event **evs, size_t n, int status)
 	if (status == -1)
 		rp->exhausted = true;	/* the log failed: end what we have */
 	else
-		replay_fill(rp, evs, n);
+		replay_fill(rp, evs, res);
 	event_active(&rp->s->pump_ev, EV_TIMEOUT, 0);
 }
 
-/* Reads the next batch. Returns REPLAY_HAVE when events arrived now. */
+/*
+ * Reads the next batch, adding what it looked at to *scanned. Returns
+ * REPLAY_HAVE when the read answered now.
+ */
 static enum replay_state
-replay_read(struct replay *rp)
+replay_read(struct replay *rp, size_t *scanned)
 {
-	struct es_event	*evs[REPLAY_BATCH];
-	int		 n;
+	struct es_event		*evs[REPLAY_BATCH];
+	struct es_read_result	 res;
+	struct es_query		 q;
+	int			 rc;
 
 	if (rp->reading)
 		return (REPLAY_WAIT);
-	n = es_read(rp->srv->es, &rp->next, &rp->to, REPLAY_BATCH, evs,
-	    replay_read_cb, rp);
-	if (n == ES_PENDING) {
+	q.from = rp->next;
+	q.to = rp->to;
+	q.max = REPLAY_BATCH;
+	q.filter = replay_filter;
+	q.filter_arg = rp;
+	rc = es_read(rp->srv->es, &q, evs, &res, replay_read_cb, rp);
+	if (rc == ES_PENDING) {
 		rp->reading = true;
 		return (REPLAY_WAIT);
 	}
-	if (n < 0)
+	if (rc < 0)
 		rp->exhausted = true;
-	else
-		replay_fill(rp, evs, (size_t)n);
+	else {
+		replay_fill(rp, evs, &res);
+		*scanned += res.examined;
+	}
 	return (REPLAY_HAVE);
 }
 
 enum replay_state
 replay_peek(struct replay *rp)
 {
-	unsigned	scan = REPLAY_SCAN;
+	size_t	scanned = 0;
 
 	if (rp->left == 0)
 		return (REPLAY_DONE);
-	for (;;) {
-		for (; rp->ibuf < rp->nbuf; rp->ibuf++) {
-			if (replay_matches(rp, rp->buf[rp->ibuf]))
-				return (REPLAY_HAVE);
-			es_event_unref(rp->buf[rp->ibuf]);
-			if (--scan == 0) {
-				rp->ibuf++;
-				server_later(&rp->s->pump_ev);
-				return (REPLAY_WAIT);
-			}
-		}
+	while (rp->ibuf == rp->nbuf) {
 		if (rp->exhausted)
 			return (REPLAY_DONE);
-		if (replay_read(rp) == REPLAY_WAIT)
+		if (scanned >= REPLAY_SCAN) {
+			server_later(&rp->s->pump_ev);
+			return (REPLAY_WAIT);
+		}
+		if (replay_read(rp, &scanned) == REPLAY_WAIT)
 			return (REPLAY_WAIT);
 	}
+	return (REPLAY_HAVE);
 }
 
 struct msg *

@@ -31,7 +31,10 @@ static struct es_event	*mkev(uint64_t, uint64_t);
 static struct es_event	*fix_ev(struct fix *, uint64_t, uint64_t);
 static int		 fix_open(void **, size_t, enum es_full_policy);
 static void		 append_cb(void *, enum es_stored);
-static void		 read_cb(void *, struct es_event **, size_t, int);
+static void		 read_cb(void *, struct es_event **,
+			    const struct es_read_result *, int);
+static int		 fix_read(struct fix *, const struct eid *,
+			    const struct eid *, size_t, struct es_event **);
 static int		 fix_append(struct fix *, struct es_event *);
 static void		 unref_all(struct es_event **, size_t);
 
@@ -129,13 +132,37 @@ append_cb(void *arg, enum es_stored where)
 }
 
 static void
-read_cb(void *arg, struct es_event **evs, size_t n, int status)
+read_cb(void *arg, struct es_event **evs, const struct es_read_result *res,
+    int status)
 {
 	struct fix	*f = arg;
 
-	(void)status;
-	unref_all(evs, n);
+	if (status == 0)
+		unref_all(evs, res->n);
 	f->read_cbs++;
+}
+
+/*
+ * Reads every event of [from, to] up to max through es_read, which the
+ * memory log must answer at once; returns how many it returned, having
+ * checked that unfiltered, it returned all it looked at.
+ */
+static int
+fix_read(struct fix *f, const struct eid *from, const struct eid *to,
+    size_t max, struct es_event **out)
+{
+	struct es_read_result	res;
+	struct es_query		q;
+
+	memset(&q, 0, sizeof(q));
+	q.from = *from;
+	q.to = *to;
+	q.max = max;
+	assert_int_equal(es_read(f->es, &q, out, &res, read_cb, f), 0);
+	assert_int_equal(res.n, res.examined);
+	if (res.n > 0)
+		assert_true(eid_cmp(&res.last, &out[res.n - 1]->eid) == 0);
+	return ((int)res.n);
 }
 
 /* Appends ev; the memory log must settle it at once or refuse. */
@@ -241,8 +268,8 @@ test_es_append_settles_in_memory_without_callback(void **state)
 
 	assert_int_equal(fix_append(f, ev), 0);
 	assert_int_equal(f->append_cbs, 0);
-	/* Ours and the store's. */
-	assert_int_equal(ev->refcnt, 2);
+	/* The store copied it: ours is still the only reference. */
+	assert_int_equal(ev->refcnt, 1);
 }
 
 static void
@@ -281,24 +308,26 @@ test_es_read_range_is_inclusive_and_stops_at_max(void **state)
 	for (ms = 1; ms <= 10; ms++)
 		assert_int_equal(fix_append(f, fix_ev(f, ms, 0)), 0);
 
-	n = es_read(f->es, &from, &to, 10, out, read_cb, f);
+	n = fix_read(f, &from, &to, 10, out);
 	assert_int_equal(n, 5);
+	ms = 3;
 	for (i = 0; i < n; i++) {
 		assert_int_equal(out[i]->eid.ms, 3 + i);
 		assert_int_equal(out[i]->eid.seq, 0);
-		/* Ours, the store's and the reader's. */
-		assert_int_equal(out[i]->refcnt, 3);
+		/* A copy the reader owns alone. */
+		assert_int_equal(out[i]->refcnt, 1);
+		assert_true(out[i] != f->evs[ms + (uint64_t)i - 1]);
 	}
 	unref_all(out, (size_t)n);
 
-	n = es_read(f->es, &from, &to, 2, out, read_cb, f);
+	n = fix_read(f, &from, &to, 2, out);
 	assert_int_equal(n, 2);
 	assert_int_equal(out[0]->eid.ms, 3);
 	assert_int_equal(out[1]->eid.ms, 4);
 	unref_all(out, (size_t)n);
 
 	/* A single id is a range of one. */
-	n = es_read(f->es, &to, &to, 10, out, read_cb, f);
+	n = fix_read(f, &to, &to, 10, out);
 	assert_int_equal(n, 1);
 	assert_int_equal(out[0]->eid.ms, 7);
 	unref_all(out, (size_t)n);
@@ -319,18 +348,18 @@ test_es_read_between_stored_ids_starts_at_the_next(void **state)
 	assert_int_equal(fix_append(f, fix_ev(f, 20, 0)), 0);
 	assert_int_equal(fix_append(f, fix_ev(f, 30, 0)), 0);
 
-	n = es_read(f->es, &from, &to, 10, out, read_cb, f);
+	n = fix_read(f, &from, &to, 10, out);
 	assert_int_equal(n, 1);
 	assert_int_equal(out[0]->eid.ms, 20);
 	unref_all(out, (size_t)n);
 
-	n = es_read(f->es, &from2, &to2, 10, out, read_cb, f);
+	n = fix_read(f, &from2, &to2, 10, out);
 	assert_int_equal(n, 2);
 	assert_int_equal(out[0]->eid.ms, 20);
 	assert_int_equal(out[1]->eid.ms, 30);
 	unref_all(out, (size_t)n);
 
-	n = es_read(f->es, &past, &end, 10, out, read_cb, f);
+	n = fix_read(f, &past, &end, 10, out);
 	assert_int_equal(n, 0);
 }
 
@@ -341,7 +370,7 @@ test_es_read_empty_store_returns_0(void **state)
 	struct es_event	*out[4];
 	struct eid	 from = { 0, 0 }, to = { UINT64_MAX, UINT64_MAX };
 
-	assert_int_equal(es_read(f->es, &from, &to, 4, out, read_cb, f), 0);
+	assert_int_equal(fix_read(f, &from, &to, 4, out), 0);
 	assert_int_equal(f->read_cbs, 0);
 }
 
@@ -355,8 +384,8 @@ test_es_read_from_after_to_or_max_0_returns_0(void **state)
 
 	assert_int_equal(fix_append(f, fix_ev(f, 1, 0)), 0);
 	assert_int_equal(fix_append(f, fix_ev(f, 2, 0)), 0);
-	assert_int_equal(es_read(f->es, &from, &to, 4, out, read_cb, f), 0);
-	assert_int_equal(es_read(f->es, &to, &all, 0, NULL, read_cb, f), 0);
+	assert_int_equal(fix_read(f, &from, &to, 4, out), 0);
+	assert_int_equal(fix_read(f, &to, &all, 0, NULL), 0);
 }
 
 static void
@@ -395,7 +424,7 @@ test_es_replay_after_wrap_returns_only_held_in_order(void **state)
 	for (ms = 1; ms <= 10; ms++)
 		assert_int_equal(fix_append(f, fix_ev(f, ms, 0)), 0);
 
-	n = es_read(f->es, &start, &end, 10, out, read_cb, f);
+	n = fix_read(f, &start, &end, 10, out);
 	assert_int_equal(n, 4);
 	for (i = 0; i < n; i++)
 		assert_int_equal(out[i]->eid.ms, 7 + i);
@@ -403,7 +432,7 @@ test_es_replay_after_wrap_returns_only_held_in_order(void **state)
 
 	/* From an evicted id: what is held from there on. */
 	from.ms = 3;
-	n = es_read(f->es, &from, &to, 10, out, read_cb, f);
+	n = fix_read(f, &from, &to, 10, out);
 	assert_int_equal(n, 3);
 	assert_int_equal(out[0]->eid.ms, 7);
 	assert_int_equal(out[1]->eid.ms, 8);
@@ -413,7 +442,7 @@ test_es_replay_after_wrap_returns_only_held_in_order(void **state)
 	/* A range wholly evicted holds nothing. */
 	from.ms = 1;
 	to.ms = 6;
-	assert_int_equal(es_read(f->es, &from, &to, 10, out, read_cb, f), 0);
+	assert_int_equal(fix_read(f, &from, &to, 10, out), 0);
 }
 
 static void
@@ -433,39 +462,98 @@ test_es_last_eid_survives_eviction(void **state)
 }
 
 static void
-test_es_eviction_drops_the_store_reference(void **state)
+test_es_append_copies_and_keeps_no_reference(void **state)
 {
 	struct fix	*f = *state;
-	struct es_event	*first, *second;
-	uint64_t	 ms;
+	struct es_event	 proto, *out[1];
+	struct eid	 start = { 0, 0 }, end = { UINT64_MAX, UINT64_MAX };
+	char		 body[] = "before";
 
-	first = fix_ev(f, 1, 0);
-	second = fix_ev(f, 2, 0);
-	assert_int_equal(fix_append(f, first), 0);
-	assert_int_equal(fix_append(f, second), 0);
-	assert_int_equal(first->refcnt, 2);
-	for (ms = 3; ms <= 5; ms++)
-		assert_int_equal(fix_append(f, fix_ev(f, ms, 0)), 0);
-	/* 5 into 4: the first went, the second is still held. */
-	assert_int_equal(first->refcnt, 1);
-	assert_int_equal(second->refcnt, 2);
+	memset(&proto, 0, sizeof(proto));
+	proto.eid.ms = 1;
+	proto.from.ptr = "internal";
+	proto.from.len = 8;
+	proto.to.ptr = "external";
+	proto.to.len = 8;
+	proto.body.ptr = body;
+	proto.body.len = 6;
+	assert_int_equal(es_append(f->es, &proto, append_cb, f, NULL), 0);
+	/* The caller's bytes are its own again at once. */
+	memcpy(body, "AFTER!", 6);
+	assert_int_equal(fix_read(f, &start, &end, 1, out), 1);
+	assert_int_equal(out[0]->refcnt, 1);
+	assert_memory_equal(out[0]->body.ptr, "before", 6);
+	assert_true(out[0]->body.ptr != body);
+	es_event_unref(out[0]);
 }
 
 static void
-test_es_close_drops_every_reference(void **state)
+test_es_read_copies_every_field_back(void **state)
 {
 	struct fix	*f = *state;
-	size_t		 i;
-	uint64_t	 ms;
+	struct es_event	 proto, *out[2];
+	struct eid	 start = { 0, 0 }, end = { UINT64_MAX, UINT64_MAX };
+	const char	 hdr[] = { (char)0x81, (char)0xa1, 'k', 0x01 };
+	char		 body[3] = { 'a', '\0', 'b' };
+	int		 n;
 
-	for (ms = 1; ms <= 3; ms++)
-		assert_int_equal(fix_append(f, fix_ev(f, ms, 0)), 0);
-	for (i = 0; i < f->nevs; i++)
-		assert_int_equal(f->evs[i]->refcnt, 2);
-	es_close(f->es);
-	f->es = NULL;
-	for (i = 0; i < f->nevs; i++)
-		assert_int_equal(f->evs[i]->refcnt, 1);
+	memset(&proto, 0, sizeof(proto));
+	proto.eid.ms = 5;
+	proto.eid.seq = 7;
+	proto.ts_us = -12;
+	proto.pri = 0.75;
+	proto.body_is_str = true;
+	proto.from.ptr = "internal";
+	proto.from.len = 8;
+	proto.to.ptr = "";		/* set but empty */
+	proto.to.len = 0;
+	proto.kind.ptr = "bframe";
+	proto.kind.len = 6;
+	proto.agent.ptr = "a1";
+	proto.agent.len = 2;
+	proto.session.ptr = "s";
+	proto.session.len = 1;
+	proto.model.ptr = "m-large";
+	proto.model.len = 7;
+	proto.body.ptr = body;
+	proto.body.len = sizeof(body);
+	proto.pattern.ptr = "p:q";
+	proto.pattern.len = 3;
+	proto.hdr.ptr = hdr;
+	proto.hdr.len = sizeof(hdr);
+	assert_int_equal(es_append(f->es, &proto, append_cb, f, NULL), 0);
+	memset(&proto, 0, sizeof(proto));	/* every field unset */
+	proto.eid.ms = 6;
+	assert_int_equal(es_append(f->es, &proto, append_cb, f, NULL), 0);
+
+	n = fix_read(f, &start, &end, 2, out);
+	assert_int_equal(n, 2);
+	assert_int_equal(out[0]->eid.ms, 5);
+	assert_int_equal(out[0]->eid.seq, 7);
+	assert_int_equal(out[0]->ts_us, -12);
+	assert_true(out[0]->pri == 0.75);
+	assert_true(out[0]->body_is_str);
+	assert_string_equal(out[0]->from.ptr, "internal");
+	assert_non_null(out[0]->to.ptr);
+	assert_int_equal(out[0]->to.len, 0);
+	assert_string_equal(out[0]->kind.ptr, "bframe");
+	assert_string_equal(out[0]->agent.ptr, "a1");
+	assert_string_equal(out[0]->session.ptr, "s");
+	assert_string_equal(out[0]->model.ptr, "m-large");
+	assert_int_equal(out[0]->body.len, 3);
+	assert_memory_equal(out[0]->body.ptr, body, 3);
+	assert_string_equal(out[0]->pattern.ptr, "p:q");
+	assert_int_equal(out[0]->hdr.len, sizeof(hdr));
+	assert_memory_equal(out[0]->hdr.ptr, hdr, sizeof(hdr));
+
+	assert_int_equal(out[1]->eid.ms, 6);
+	assert_false(out[1]->body_is_str);
+	assert_null(out[1]->from.ptr);
+	assert_null(out[1]->to.ptr);
+	assert_null(out[1]->kind.ptr);
+	assert_null(out[1]->body.ptr);
+	assert_null(out[1]->hdr.ptr);
+	unref_all(out, 2);
 }
 
 static void
@@ -498,7 +586,7 @@ test_es_refuse_mode_returns_minus_1_and_keeps_everything(void **state)
 	es_first_eid(f->es, &e);
 	assert_int_equal(e.ms, 1);
 
-	n = es_read(f->es, &start, &end, 4, out, read_cb, f);
+	n = fix_read(f, &start, &end, 4, out);
 	assert_int_equal(n, 3);
 	for (i = 0; i < n; i++)
 		assert_int_equal(out[i]->eid.ms, 1 + i);
@@ -534,34 +622,106 @@ test_es_stored_name_names_each_state(void **state)
 	assert_string_equal(es_stored_name(ES_STORED_REDIS), "redis");
 }
 
+/* es_mem_read of [from, to], unfiltered; returns how many it read. */
+static size_t
+mem_read(struct es_mem *m, const struct eid *from, const struct eid *to,
+    size_t max, struct es_event **out)
+{
+	struct es_read_result	res;
+	struct es_query		q;
+
+	memset(&q, 0, sizeof(q));
+	memset(&res, 0, sizeof(res));
+	q.from = *from;
+	q.to = *to;
+	q.max = max;
+	assert_int_equal(es_mem_read(m, &q, out, &res), 0);
+	assert_int_equal(res.n, res.examined);
+	return (res.n);
+}
+
+/* Accepts even ids and counts the views it saw, checking each. */
+static bool
+even_filter(void *arg, const struct es_event *view)
+{
+	unsigned	*seen = arg;
+
+	(*seen)++;
+	assert_int_equal(view->from.len, 8);
+	assert_memory_equal(view->from.ptr, "internal", 8);
+	assert_int_equal(view->body.len, 1);
+	return (view->eid.ms % 2 == 0);
+}
+
+static void
+test_es_read_filters_before_copying(void **state)
+{
+	struct fix		*f = *state;
+	struct es_event		*out[10];
+	struct es_read_result	 res;
+	struct es_query		 q;
+	unsigned		 seen = 0;
+	uint64_t		 ms;
+
+	for (ms = 1; ms <= 9; ms++)
+		assert_int_equal(fix_append(f, fix_ev(f, ms, 0)), 0);
+	memset(&q, 0, sizeof(q));
+	q.from.ms = 2;
+	q.to.ms = 100;
+	q.max = 5;
+	q.filter = even_filter;
+	q.filter_arg = &seen;
+	/* Looks at 2..6, returns 2, 4, 6. */
+	assert_int_equal(es_read(f->es, &q, out, &res, read_cb, f), 0);
+	assert_int_equal(seen, 5);
+	assert_int_equal(res.examined, 5);
+	assert_int_equal(res.last.ms, 6);
+	assert_int_equal(res.n, 3);
+	assert_int_equal(out[0]->eid.ms, 2);
+	assert_int_equal(out[1]->eid.ms, 4);
+	assert_int_equal(out[2]->eid.ms, 6);
+	unref_all(out, res.n);
+	/* The rest: 7..9 looked at, fewer than max, 8 returned. */
+	q.from.ms = 7;
+	assert_int_equal(es_read(f->es, &q, out, &res, read_cb, f), 0);
+	assert_int_equal(res.examined, 3);
+	assert_int_equal(res.last.ms, 9);
+	assert_int_equal(res.n, 1);
+	assert_int_equal(out[0]->eid.ms, 8);
+	unref_all(out, res.n);
+	assert_int_equal(f->read_cbs, 0);
+}
+
 static void
 test_es_mem_pop_takes_the_oldest_in_order(void **state)
 {
 	struct es_mem	*m;
-	struct es_event	*ev;
+	struct es_event	*ev, view;
 	struct eid	 e;
 	uint64_t	 ms;
 
 	(void)state;
 	m = es_mem_new(8, ES_FULL_REFUSE, NULL);
 	assert_non_null(m);
-	assert_null(es_mem_peek(m));
-	assert_null(es_mem_pop(m));
+	assert_false(es_mem_peek(m, &view));
+	assert_false(es_mem_pop(m));
 	for (ms = 1; ms <= 3; ms++) {
 		ev = mkev(ms, 0);
 		assert_int_equal(es_mem_push(m, ev), 0);
-		es_event_unref(ev);	/* the ring's reference remains */
+		es_event_unref(ev);	/* the ring keeps a copy */
 	}
-	assert_int_equal(es_mem_peek(m)->eid.ms, 1);
 	assert_int_equal(es_mem_depth(m), 3);
 	for (ms = 1; ms <= 3; ms++) {
-		ev = es_mem_pop(m);
-		assert_non_null(ev);
-		assert_int_equal(ev->eid.ms, ms);
-		assert_int_equal(ev->refcnt, 1);
-		es_event_unref(ev);
+		assert_true(es_mem_peek(m, &view));
+		assert_int_equal(view.eid.ms, ms);
+		assert_int_equal(view.body.len, 1);
+		assert_memory_equal(view.body.ptr, "x", 1);
+		assert_int_equal(view.from.len, 8);
+		assert_memory_equal(view.from.ptr, "internal", 8);
+		assert_null(view.agent.ptr);
+		assert_true(es_mem_pop(m));
 	}
-	assert_null(es_mem_pop(m));
+	assert_false(es_mem_pop(m));
 	assert_int_equal(es_mem_depth(m), 0);
 	es_mem_first_eid(m, &e);
 	assert_true(eid_is_zero(&e));
@@ -591,14 +751,14 @@ test_es_mem_grows_a_wrapped_ring_in_order(void **state)
 		es_event_unref(ev);
 	}
 	for (i = 0; i < 10; i++)
-		es_event_unref(es_mem_pop(m));
+		assert_true(es_mem_pop(m));
 	for (ms = 65; ms <= 200; ms++) {
 		ev = mkev(ms, 0);
 		assert_int_equal(es_mem_push(m, ev), 0);
 		es_event_unref(ev);
 	}
 	assert_int_equal(es_mem_depth(m), 190);
-	n = es_mem_read(m, &start, &end, 200, out);
+	n = mem_read(m, &start, &end, 200, out);
 	assert_int_equal(n, 190);
 	for (i = 0; i < n; i++)
 		assert_int_equal(out[i]->eid.ms, 11 + i);
@@ -607,6 +767,156 @@ test_es_mem_grows_a_wrapped_ring_in_order(void **state)
 	assert_int_equal(st.appended, 200);
 	assert_int_equal(st.dropped, 0);
 	assert_int_equal(st.refused, 0);
+	es_mem_free(m);
+}
+
+/* The body of event ms: len bytes that depend on ms and position. */
+static size_t
+arena_body(uint64_t ms, char *buf, size_t cap)
+{
+	size_t	len = (size_t)((ms * 7919) % cap), i;
+
+	for (i = 0; i < len; i++)
+		buf[i] = (char)(ms * 31 + i);
+	return (len);
+}
+
+static void
+arena_push(struct es_mem *m, uint64_t ms, char *buf, size_t cap)
+{
+	struct es_event	proto;
+
+	memset(&proto, 0, sizeof(proto));
+	proto.eid.ms = ms;
+	proto.from.ptr = "internal";
+	proto.from.len = 8;
+	proto.body.ptr = buf;
+	proto.body.len = (uint32_t)arena_body(ms, buf, cap);
+	assert_int_equal(es_mem_push(m, &proto), 0);
+}
+
+/* Every event held, read back in order, has its own bytes. */
+static void
+arena_check(struct es_mem *m, uint64_t first, uint64_t last, char *buf,
+    size_t cap)
+{
+	struct es_event	*out[64];
+	struct eid	 from = { first, 0 }, to = { last, 0 };
+	size_t		 len;
+	int		 n, i;
+
+	while (eid_cmp(&from, &to) <= 0) {
+		n = (int)mem_read(m, &from, &to, 64, out);
+		assert_true(n > 0);
+		for (i = 0; i < n; i++) {
+			assert_int_equal(out[i]->eid.ms, from.ms + (uint64_t)i);
+			len = arena_body(out[i]->eid.ms, buf, cap);
+			assert_int_equal(out[i]->body.len, len);
+			assert_memory_equal(out[i]->body.ptr, buf, len);
+			assert_string_equal(out[i]->from.ptr, "internal");
+		}
+		from.ms += (uint64_t)n;
+		unref_all(out, (size_t)n);
+	}
+}
+
+/*
+ * Bodies up to 64 KiB through a 100-event drop ring: the arena spans and
+ * recycles many segments while wrapping, and what it holds stays intact.
+ */
+static void
+test_es_mem_arena_recycles_segments_intact(void **state)
+{
+	const size_t	 cap = 65536;
+	struct es_mem	*m;
+	struct es_stats	 st;
+	char		*buf;
+	uint64_t	 ms;
+
+	(void)state;
+	buf = malloc(cap);
+	assert_non_null(buf);
+	m = es_mem_new(100, ES_FULL_DROP_OLDEST, NULL);
+	assert_non_null(m);
+	for (ms = 1; ms <= 5000; ms++) {
+		arena_push(m, ms, buf, cap);
+		if (ms % 997 == 0)
+			arena_check(m, ms > 100 ? ms - 99 : 1, ms, buf, cap);
+	}
+	arena_check(m, 4901, 5000, buf, cap);
+	es_mem_stats(m, &st);
+	assert_int_equal(st.dropped, 4900);
+	assert_int_equal(st.depth, 100);
+	es_mem_free(m);
+	free(buf);
+}
+
+/*
+ * A record larger than a segment gets a segment of its own, also as the
+ * first after the log emptied; the ring then carries on as before.
+ */
+static void
+test_es_mem_arena_takes_records_larger_than_a_segment(void **state)
+{
+	const size_t	 big = (size_t)5 << 20;
+	struct es_event	 proto, view;
+	struct es_mem	*m;
+	char		*buf, small[16];
+	uint64_t	 ms;
+
+	(void)state;
+	buf = malloc(big);
+	assert_non_null(buf);
+	memset(buf, 'B', big);
+	m = es_mem_new(4, ES_FULL_REFUSE, NULL);
+	assert_non_null(m);
+	arena_push(m, 1, small, sizeof(small));
+	memset(&proto, 0, sizeof(proto));
+	proto.eid.ms = 2;
+	proto.body.ptr = buf;
+	proto.body.len = (uint32_t)big;
+	assert_int_equal(es_mem_push(m, &proto), 0);
+	arena_push(m, 3, small, sizeof(small));
+	assert_true(es_mem_pop(m));
+	assert_true(es_mem_peek(m, &view));
+	assert_int_equal(view.body.len, big);
+	assert_true(view.body.ptr[0] == 'B' && view.body.ptr[big - 1] == 'B');
+	assert_true(es_mem_pop(m));
+	arena_check(m, 3, 3, small, sizeof(small));
+	assert_true(es_mem_pop(m));
+	/* Empty now: a big record first, then small ones after it. */
+	proto.eid.ms = 4;
+	assert_int_equal(es_mem_push(m, &proto), 0);
+	for (ms = 5; ms <= 7; ms++)
+		arena_push(m, ms, small, sizeof(small));
+	assert_true(es_mem_peek(m, &view));
+	assert_int_equal(view.body.len, big);
+	assert_true(es_mem_pop(m));
+	arena_check(m, 5, 7, small, sizeof(small));
+	es_mem_free(m);
+	free(buf);
+}
+
+/* Emptied by pops, the ring rewinds and fills again from the start. */
+static void
+test_es_mem_arena_refills_after_emptying(void **state)
+{
+	char		 buf[4096];
+	struct es_mem	*m;
+	uint64_t	 ms = 0;
+	int		 round, i;
+
+	(void)state;
+	m = es_mem_new(1000, ES_FULL_REFUSE, NULL);
+	assert_non_null(m);
+	for (round = 0; round < 5; round++) {
+		for (i = 0; i < 1000; i++)
+			arena_push(m, ++ms, buf, sizeof(buf));
+		arena_check(m, ms - 999, ms, buf, sizeof(buf));
+		while (es_mem_pop(m))
+			;
+		assert_int_equal(es_mem_depth(m), 0);
+	}
 	es_mem_free(m);
 }
 
@@ -701,11 +1011,14 @@ main(void)
 		    test_es_last_eid_survives_eviction,
 		    setup_drop4, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_es_eviction_drops_the_store_reference,
+		    test_es_append_copies_and_keeps_no_reference,
 		    setup_drop4, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_es_close_drops_every_reference,
+		    test_es_read_copies_every_field_back,
 		    setup_drop4, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_es_read_filters_before_copying,
+		    setup_drop100, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_es_refuse_mode_returns_minus_1_and_keeps_everything,
 		    setup_refuse3, teardown),
@@ -715,6 +1028,10 @@ main(void)
 		cmocka_unit_test(test_es_stored_name_names_each_state),
 		cmocka_unit_test(test_es_mem_pop_takes_the_oldest_in_order),
 		cmocka_unit_test(test_es_mem_grows_a_wrapped_ring_in_order),
+		cmocka_unit_test(test_es_mem_arena_recycles_segments_intact),
+		cmocka_unit_test(
+		    test_es_mem_arena_takes_records_larger_than_a_segment),
+		cmocka_unit_test(test_es_mem_arena_refills_after_emptying),
 		cmocka_unit_test(
 		    test_es_event_new_copies_fields_nul_terminated),
 	};
