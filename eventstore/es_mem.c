@@ -91,6 +91,7 @@ static int		 es_mem_grow(struct es_mem *);
 static size_t		 es_rec_size(const struct es_event *);
 static void		 es_rec_write(struct es_rec *, const struct es_event *);
 static void		 es_rec_view(const struct es_slot *, struct es_event *);
+static void		 es_huge_hint(void *, size_t);
 static struct es_seg	*es_seg_map(size_t);
 static void		 es_seg_unmap(struct es_seg *);
 static void		 es_seg_free_chain(struct es_seg *);
@@ -195,30 +196,34 @@ es_mem_lower_bound(struct es_mem *m, const struct eid *e)
 }
 
 /*
- * Doubles the index (up to max), moving the slots to its start in order.
- * Returns -1, leaving the ring as it was, when memory runs out.
+ * Doubles the full index (up to max) in place: realloc moves a big block
+ * by remapping it, so the slots are neither copied nor faulted in again.
+ * The ring was v[head..cap) then v[0..head); the shorter run moves so that
+ * it reads on in order. Returns -1, leaving the ring as it was, when
+ * memory runs out.
  */
 static int
 es_mem_grow(struct es_mem *m)
 {
 	struct es_slot	*nv;
-	size_t		 ncap, first;
+	size_t		 ncap, top;
 
-	assert(m->cap < m->max);
+	assert(m->cap < m->max && m->count == m->cap);
 	ncap = m->cap > m->max / 2 ? m->max : m->cap * 2;
 	if (ncap > SIZE_MAX / sizeof(*nv))
 		return (-1);
-	if ((nv = malloc(ncap * sizeof(*nv))) == NULL)
+	if ((nv = realloc(m->v, ncap * sizeof(*nv))) == NULL)
 		return (-1);
-	first = m->cap - m->head;
-	if (first > m->count)
-		first = m->count;
-	memcpy(nv, m->v + m->head, first * sizeof(*nv));
-	memcpy(nv + first, m->v, (m->count - first) * sizeof(*nv));
-	free(m->v);
+	es_huge_hint(nv, ncap * sizeof(*nv));
+	top = m->cap - m->head;
+	if (m->head <= top && m->cap + m->head <= ncap)
+		memcpy(nv + m->cap, nv, m->head * sizeof(*nv));
+	else {
+		memmove(nv + ncap - top, nv + m->head, top * sizeof(*nv));
+		m->head = ncap - top;
+	}
 	m->v = nv;
 	m->cap = ncap;
-	m->head = 0;
 	return (0);
 }
 
@@ -284,6 +289,27 @@ es_rec_view(const struct es_slot *s, struct es_event *view)
 }
 
 /*
+ * Asks for huge pages over the whole 2 MiB pages inside [p, p + len): a
+ * big index then fills with a few dozen page faults instead of thousands
+ * (malloc maps blocks this large on their own, so no one else is there).
+ */
+static void
+es_huge_hint(void *p, size_t len)
+{
+#ifdef MADV_HUGEPAGE
+	uintptr_t	a, e;
+
+	a = ((uintptr_t)p + ES_SEG_BYTES - 1) & ~(uintptr_t)(ES_SEG_BYTES - 1);
+	e = ((uintptr_t)p + len) & ~(uintptr_t)(ES_SEG_BYTES - 1);
+	if (e > a)
+		(void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+#else
+	(void)p;
+	(void)len;
+#endif
+}
+
+/*
  * A segment of size bytes (a multiple of ES_SEG_BYTES), aligned to
  * ES_SEG_BYTES so that the kernel can back it with huge pages: fewer page
  * faults while the log fills, fewer TLB misses once it is full.
@@ -307,9 +333,7 @@ es_seg_map(size_t size)
 		(void)munmap(p, (size_t)(a - p));
 	if (end > a + size)
 		(void)munmap(a + size, (size_t)(end - (a + size)));
-#ifdef MADV_HUGEPAGE
-	(void)madvise(a, size, MADV_HUGEPAGE);	/* a hint; fine if refused */
-#endif
+	es_huge_hint(a, size);	/* a hint; fine if refused */
 	seg = (struct es_seg *)a;
 	seg->next = NULL;
 	seg->size = size;

@@ -770,6 +770,44 @@ test_es_mem_grows_a_wrapped_ring_in_order(void **state)
 	es_mem_free(m);
 }
 
+/*
+ * Growing a full ring whose wrapped run is the longer one (or would not
+ * fit above the old top) moves the top run to the end instead.
+ */
+static void
+test_es_mem_grows_a_ring_wrapped_past_half_in_order(void **state)
+{
+	struct es_event	*ev, *out[100];
+	struct es_mem	*m;
+	struct eid	 start = { 0, 0 }, end = { UINT64_MAX, UINT64_MAX };
+	uint64_t	 ms;
+	size_t		 n, i;
+
+	(void)state;
+	m = es_mem_new(100, ES_FULL_REFUSE, NULL);
+	assert_non_null(m);
+	for (ms = 1; ms <= 64; ms++) {
+		ev = mkev(ms, 0);
+		assert_int_equal(es_mem_push(m, ev), 0);
+		es_event_unref(ev);
+	}
+	for (i = 0; i < 40; i++)
+		assert_true(es_mem_pop(m));
+	/* Full again at 64 slots, head at 40; the next push grows to 100. */
+	for (ms = 65; ms <= 134; ms++) {
+		ev = mkev(ms, 0);
+		assert_int_equal(es_mem_push(m, ev), 0);
+		es_event_unref(ev);
+	}
+	assert_int_equal(es_mem_depth(m), 94);
+	n = mem_read(m, &start, &end, 100, out);
+	assert_int_equal(n, 94);
+	for (i = 0; i < n; i++)
+		assert_int_equal(out[i]->eid.ms, 41 + i);
+	unref_all(out, n);
+	es_mem_free(m);
+}
+
 /* The body of event ms: len bytes that depend on ms and position. */
 static size_t
 arena_body(uint64_t ms, char *buf, size_t cap)
@@ -1028,6 +1066,8 @@ main(void)
 		cmocka_unit_test(test_es_stored_name_names_each_state),
 		cmocka_unit_test(test_es_mem_pop_takes_the_oldest_in_order),
 		cmocka_unit_test(test_es_mem_grows_a_wrapped_ring_in_order),
+		cmocka_unit_test(
+		    test_es_mem_grows_a_ring_wrapped_past_half_in_order),
 		cmocka_unit_test(test_es_mem_arena_recycles_segments_intact),
 		cmocka_unit_test(
 		    test_es_mem_arena_takes_records_larger_than_a_segment),
