@@ -273,15 +273,18 @@ es_rec_view(const struct es_slot *s, struct es_event *view)
 	struct es_bytes		*f;
 	unsigned		 i;
 
-	memset(view, 0, sizeof(*view));
+	view->refcnt = 0;
 	view->eid = s->eid;
 	view->ts_us = r->ts_us;
 	view->pri = r->pri;
 	view->body_is_str = r->body_is_str;
 	for (i = 0; i < ES_EVENT_NFIELDS; i++) {
-		if ((r->set & (1u << i)) == 0)
-			continue;
 		f = &view->field[i];
+		if ((r->set & (1u << i)) == 0) {
+			f->ptr = NULL;
+			f->len = 0;
+			continue;
+		}
 		f->ptr = p;
 		f->len = r->len[i];
 		p += r->len[i];

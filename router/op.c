@@ -106,7 +106,11 @@ op_pub_fields(struct conn *c, const struct wire_req *req,
 	msgpack_packer	 pk;
 	uint32_t	 i;
 
-	memset(f, 0, sizeof(*f));
+	/* Field by field: a memset of the struct costs more than all this. */
+	f->eid.ptr = NULL;
+	f->eid.len = 0;
+	f->hdr.ptr = NULL;
+	f->hdr.len = 0;
 	f->from = *from;
 	f->to = req->to;
 	if (req->kind.ptr != NULL)
@@ -153,7 +157,8 @@ op_pub_log(struct server *srv, const struct wire_msg *f, const struct eid *eid,
 	struct es_event	 proto;
 	int		 rc;
 
-	memset(&proto, 0, sizeof(proto));
+	/* Every field set: no memset on this path (see op_pub_fields). */
+	proto.refcnt = 0;
 	proto.eid = *eid;
 	proto.ts_us = f->ts_us;
 	proto.pri = f->pri;

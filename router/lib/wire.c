@@ -861,6 +861,49 @@ wire_parse_head(const msgpack_object *root, struct wire_req *req,
 	return (WIRE_OK);
 }
 
+/*
+ * Zeroes *req field by field, for every frame: gcc turns a memset of the
+ * struct into rep stos, which cost 5-9% of the router's time per message
+ * on the hot path (perf, W1 and W5), more than these stores.
+ */
+_Static_assert(sizeof(struct wire_req) == 296 || sizeof(void *) != 8,
+    "a field was added to struct wire_req: clear it in wire_req_clear");
+
+static void
+wire_req_clear(struct wire_req *req)
+{
+	static const struct wire_str	none = { NULL, 0 };
+
+	req->op = WIRE_OP_UNKNOWN;
+	req->has_id = false;
+	req->id = 0;
+	req->agent = none;
+	req->session = none;
+	req->model = none;
+	req->tract = none;
+	req->to = none;
+	req->from = none;
+	req->kind = none;
+	req->body = none;
+	req->body_is_str = false;
+	req->pattern = none;
+	req->has_pri = false;
+	req->pri = 0;
+	req->hdr = NULL;
+	req->has_sid = false;
+	req->sid = 0;
+	req->credit = 0;
+	req->overflow = WIRE_OVERFLOW_BLOCK;
+	req->has_max_pending = false;
+	req->max_pending = 0;
+	req->kinds = NULL;
+	req->from_eid = none;
+	req->to_eid = none;
+	req->has_limit = false;
+	req->limit = 0;
+	req->n = 0;
+}
+
 enum wire_code
 wire_parse_req(const msgpack_object *root, struct wire_req *req,
     const char **why)
@@ -869,7 +912,7 @@ wire_parse_req(const msgpack_object *root, struct wire_req *req,
 	enum wire_code		 code;
 	uint32_t		 i;
 
-	memset(req, 0, sizeof(*req));
+	wire_req_clear(req);
 	if (root->type != MSGPACK_OBJECT_MAP) {
 		*why = "frame body is not a map";
 		return (WIRE_BAD_REQUEST);
