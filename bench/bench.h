@@ -97,6 +97,13 @@ struct bench_result {
 	struct hist		 lat;		/* intended send to delivery */
 	bool			 open_loop;
 	struct hist		 pacer_lag;	/* open loop: our lateness */
+	/*
+	 * Callosum: the latency split at the router's ts (its loop's clock
+	 * when the pub was read): intended send -> router, router ->
+	 * delivery. Empty for a peer that stamps nothing.
+	 */
+	struct hist		 lat_to_router;
+	struct hist		 lat_from_router;
 	double			 server_cpu_pct; /* of one CPU; < 0 unknown */
 	double			 client_cpu_pct;
 	double			 other_cpu_pct;	/* everyone else: noise */
@@ -197,6 +204,8 @@ struct bw_frame {
 	uint64_t		 sid;
 	uint64_t		 id;
 	uint64_t		 dropped;
+	bool			 has_ts;
+	uint64_t		 ts_us;		/* msg: the router's ts */
 	const unsigned char	*body;		/* NULL when absent */
 	uint32_t		 body_len;
 	const char		*code;		/* err code, NULL when absent */

@@ -116,6 +116,22 @@ bj_lat(struct json_buf *b, bool *first, const char *key, const struct hist *h)
 	return (rc);
 }
 
+/* latency_split_us: {to_router, from_router}, or null when not stamped. */
+static int
+bj_split(struct json_buf *b, bool *first, const struct bench_result *r)
+{
+	bool	f = true;
+
+	if (r->lat_to_router.count == 0)
+		return (bj_key(b, first, "latency_split_us") |
+		    json_buf_add(b, "null", 4));
+	return (bj_key(b, first, "latency_split_us") |
+	    json_buf_add(b, "{", 1) |
+	    bj_lat(b, &f, "to_router", &r->lat_to_router) |
+	    bj_lat(b, &f, "from_router", &r->lat_from_router) |
+	    json_buf_add(b, "}", 1));
+}
+
 static int
 bj_params(struct json_buf *b, const struct bench_params *p)
 {
@@ -185,6 +201,7 @@ bj_figures(struct json_buf *b, bool *f, const struct bench_result *r)
 	    bj_dbl(b, f, "deliveries_per_s", r->deliveries_per_s, 1) |
 	    bj_lat(b, f, "latency_us", &r->lat) |
 	    bj_lat(b, f, "pacer_lag_us", r->open_loop ? &r->pacer_lag : NULL) |
+	    bj_split(b, f, r) |
 	    bj_key(b, f, "cpu_pct") | json_buf_add(b, "{", 1);
 	g = true;
 	rc |= bj_dbl(b, &g, "server", r->server_cpu_pct < 0 ? NAN :

@@ -15,6 +15,8 @@
  * loop runs), grant --credit with req, and grant again what they consumed
  * once that reaches half of it: demand stays between credit/2 and credit.
  */
+#include <sys/prctl.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/uio.h>
 
@@ -45,6 +47,31 @@
 
 volatile sig_atomic_t	bench_interrupted;
 
+/*
+ * CLOCK_REALTIME - CLOCK_MONOTONIC, from the tightest of a few paired
+ * readings: turns the router's unix-time ts into our clock.
+ */
+static int64_t
+run_real_offset_ns(void)
+{
+	struct timespec	rt;
+	uint64_t	a, b, best = UINT64_MAX;
+	int64_t		off = 0;
+	int		i;
+
+	for (i = 0; i < 16; i++) {
+		a = bench_now_ns();
+		clock_gettime(CLOCK_REALTIME, &rt);
+		b = bench_now_ns();
+		if (b - a < best) {
+			best = b - a;
+			off = (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec -
+			    (int64_t)(a + (b - a) / 2);
+		}
+	}
+	return (off);
+}
+
 int
 bench_ctx_init(struct bench_ctx *ctx, const struct bench_params *p,
     const char *label)
@@ -68,8 +95,11 @@ bench_ctx_init(struct bench_ctx *ctx, const struct bench_params *p,
 	memset(ctx->subc, 0, sizeof(*ctx->subc) * (p->subs + 1));
 	for (i = 0; i < p->pubs; i++)
 		hist_init(&ctx->pubst[i].pacer_lag);
+	ctx->real_off_ns = run_real_offset_ns();
 	for (i = 0; i < p->subs; i++) {
 		hist_init(&ctx->subst[i].lat);
+		hist_init(&ctx->subst[i].lat_to_router);
+		hist_init(&ctx->subst[i].lat_from_router);
 		if (seqcheck_init(&ctx->subst[i].sc, p->pubs) == -1)
 			goto fail;
 	}
@@ -101,6 +131,12 @@ bench_ctx_free(struct bench_ctx *ctx)
 void
 bench_pin_self(const struct bench_ctx *ctx)
 {
+	/*
+	 * Timers fire on time, not up to 50 us late (the default slack):
+	 * an open-loop sender that wakes late adds its lateness to every
+	 * latency it measures.
+	 */
+	(void)prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
 	if (ctx->pin)
 		pthread_setaffinity_np(pthread_self(), sizeof(ctx->client_cpus),
 		    &ctx->client_cpus);
@@ -300,6 +336,8 @@ bench_drive(struct bench_ctx *ctx, pthread_t *threads, unsigned n,
 		r->err.bad_frames += ss->bad_frames;
 		r->err.disconnects += ss->disconnects;
 		hist_merge(&r->lat, &ss->lat);
+		hist_merge(&r->lat_to_router, &ss->lat_to_router);
+		hist_merge(&r->lat_from_router, &ss->lat_from_router);
 		if (ss->t_last_ns > t_last)
 			t_last = ss->t_last_ns;
 		if (r->first_err[0] == '\0' && ss->first_err[0] != '\0')
@@ -911,6 +949,21 @@ run_sub_end(struct run_sub *rs)
 	event_base_loopexit(rs->io.base, NULL);
 }
 
+/*
+ * Splits a delivery's latency at the router's ts: its loop clock (us)
+ * when it read the pub. A difference below zero (clock granularity) is 0.
+ */
+static void
+run_sub_split(struct run_sub *rs, const struct bw_frame *f,
+    const struct bench_body *b, uint64_t now)
+{
+	int64_t	at = (int64_t)f->ts_us * 1000 - rs->ctx->real_off_ns;
+	int64_t	to = at - (int64_t)b->ts_ns, from = (int64_t)now - at;
+
+	hist_record(&rs->st->lat_to_router, to > 0 ? (uint64_t)to : 0);
+	hist_record(&rs->st->lat_from_router, from > 0 ? (uint64_t)from : 0);
+}
+
 static int
 run_sub_frame(void *arg, const unsigned char *body, uint32_t len,
     uint64_t now)
@@ -939,6 +992,8 @@ run_sub_frame(void *arg, const unsigned char *body, uint32_t len,
 		st->delivered++;
 		st->t_last_ns = now;
 		hist_record(&st->lat, now > b->ts_ns ? now - b->ts_ns : 0);
+		if (f.has_ts)
+			run_sub_split(rs, &f, b, now);
 		seqcheck_msg(&st->sc, b->pub, b->seq);
 		break;
 	case BW_OP_LAG:

@@ -52,6 +52,8 @@ struct bench_substat {
 	uint64_t	t_last_ns;
 	struct seqcheck	sc;
 	struct hist	lat;
+	struct hist	lat_to_router;		/* see bench_result */
+	struct hist	lat_from_router;
 	char		first_err[64];
 };
 
@@ -67,6 +69,7 @@ struct bench_ctx {
 
 	pthread_barrier_t		 start;
 	uint64_t			 t0_ns;		/* before the barrier */
+	int64_t				 real_off_ns;	/* realtime - monotonic */
 	uint64_t			*final;		/* per pub: its total */
 	_Atomic unsigned		 pubs_done;
 	_Atomic unsigned		 subs_done;

@@ -124,6 +124,8 @@ bench_result_init(struct bench_result *r, const char *system)
 	r->system = system;
 	hist_init(&r->lat);
 	hist_init(&r->pacer_lag);
+	hist_init(&r->lat_to_router);
+	hist_init(&r->lat_from_router);
 	r->server_cpu_pct = -1;
 	r->client_cpu_pct = -1;
 	r->other_cpu_pct = -1;

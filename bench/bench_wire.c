@@ -362,7 +362,7 @@ bw_parse(const unsigned char *p, size_t len, struct bw_frame *f)
 				continue;
 			}
 		} else if (BW_IS(k, klen, "sid") || BW_IS(k, klen, "id") ||
-		    BW_IS(k, klen, "dropped")) {
+		    BW_IS(k, klen, "dropped") || BW_IS(k, klen, "ts")) {
 			if ((rc = bw_uint(&c, &u)) == -1)
 				return (-1);
 			if (rc == 1) {
@@ -372,6 +372,9 @@ bw_parse(const unsigned char *p, size_t len, struct bw_frame *f)
 				} else if (k[0] == 'i') {
 					f->has_id = true;
 					f->id = u;
+				} else if (k[0] == 't') {
+					f->has_ts = true;
+					f->ts_us = u;
 				} else
 					f->dropped = u;
 				continue;

@@ -429,6 +429,18 @@ print_human(const struct bench_params *p, const struct bench_result *r,
 				    99);
 		row("pacer lag p99", v[0], peer ? v[1] : NULL);
 	}
+	if (r->lat_to_router.count > 0) {
+		for (i = 0; i < 2; i++)
+			if (s[i] != NULL)
+				fmt_lat(v[i], sizeof(v[i]),
+				    &s[i]->lat_to_router, 99);
+		row("to router p99", v[0], peer ? v[1] : NULL);
+		for (i = 0; i < 2; i++)
+			if (s[i] != NULL)
+				fmt_lat(v[i], sizeof(v[i]),
+				    &s[i]->lat_from_router, 99);
+		row("router to sub p99", v[0], peer ? v[1] : NULL);
+	}
 	ROW("server cpu", s[i]->server_cpu_pct < 0 ? "-" : "%.0f%%",
 	    s[i]->server_cpu_pct);
 	ROW("client cpu", "%.0f%%", s[i]->client_cpu_pct);

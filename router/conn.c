@@ -370,6 +370,7 @@ conn_process(struct conn *c)
 	size_t		 off = 0;
 	uint32_t	 len;
 
+	server_clock_read(c->srv);
 	while (c->pause == 0 && !(c->flags & (CONN_CLOSING | CONN_DOOMED))) {
 		if (c->ilen - off < WIRE_HDR_LEN)
 			break;
@@ -509,7 +510,7 @@ conn_publish_timeout_cb(evutil_socket_t fd, short what, void *arg)
 void
 conn_start_publish_wait(struct conn *c, struct tract *t)
 {
-	int64_t		now = server_now_us(c->srv), left;
+	int64_t		now = server_mono_us(), left;
 	struct timeval	tv;
 
 	if (c->pub_deadline_us == 0)

@@ -73,7 +73,7 @@ struct conn {
 	struct tract		*waiting_on;
 	TAILQ_ENTRY(conn)	 wait_entry;
 	bool			 pub_timed_out;	/* answer it: backpressure */
-	int64_t			 pub_deadline_us; /* 0: no pub waiting */
+	int64_t			 pub_deadline_us; /* monotonic; 0: none */
 	struct event		 publish_timer;
 
 	struct event		 handshake_timer;

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -53,10 +54,30 @@ server_later(struct event *ev)
 int64_t
 server_now_us(struct server *srv)
 {
-	struct timeval	tv;
+	return (srv->now_us);
+}
 
-	event_base_gettimeofday_cached(srv->base, &tv);
-	return ((int64_t)tv.tv_sec * 1000000 + tv.tv_usec);
+/*
+ * The clock itself (a vDSO call, ~30 ns), not libevent's cached one: that
+ * is monotonic time plus an offset resynced only every few seconds, so it
+ * strays from the wall clock by milliseconds when NTP slews it.
+ */
+void
+server_clock_read(struct server *srv)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	srv->now_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t
+server_mono_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
 }
 
 static void

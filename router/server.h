@@ -48,6 +48,7 @@ struct server {
 	struct event		*flush_ev;	/* flushes dirty, lowest priority */
 	unsigned		 nconns;
 	uint64_t		 next_conn_id;
+	int64_t			 now_us;	/* see server_now_us */
 	struct eid_gen		 eids;
 	struct wire_decoder	 dec;		/* one frame at a time */
 	msgpack_sbuffer		 out;		/* reply encoding, reused */
@@ -76,7 +77,14 @@ void		 server_conn_gone(struct server *);
  * (event_active() would run it again before any socket is read).
  */
 void		 server_later(struct event *ev);
-/* The current time: the loop's cached clock, in microseconds. */
+/*
+ * The stamp of what the router reads now (msg ts): unix microseconds, read
+ * once per batch of frames by server_clock_read().
+ */
 int64_t		 server_now_us(struct server *);
+/* Reads the wall clock for server_now_us: once per batch, not per frame. */
+void		 server_clock_read(struct server *);
+/* A monotonic clock in microseconds, for deadlines. */
+int64_t		 server_mono_us(void);
 
 #endif

@@ -330,6 +330,7 @@ test_bench_json_has_every_key(void **state)
 	    number(rd, "latency_us.p50") <= 500 * (1 + 1.0 / 128));
 	expect(rd, "error_detail", K_OBJ);
 	expect(rd, "pacer_lag_us", K_NULL);	/* closed loop */
+	expect(rd, "latency_split_us", K_NULL);	/* no router stamps */
 	expect(rd, "peer", K_NULL);		/* not asked */
 	assert_true(number(rd, "idle_conns") == 0);
 	expect(rd, "rss_kib_before", K_NULL);	/* unknown */
@@ -360,6 +361,8 @@ test_bench_json_peer_has_the_same_shape(void **state)
 	fill(r, "callosum");
 	r->open_loop = true;
 	hist_record(&r->pacer_lag, 2500);
+	hist_record(&r->lat_to_router, 3000);
+	hist_record(&r->lat_from_router, 4000);
 	r->rss_kib_before = 4000;
 	r->rss_kib_after = 9000;
 	r->idle_conns = 1000;
@@ -385,6 +388,8 @@ test_bench_json_peer_has_the_same_shape(void **state)
 	assert_string_equal(find(rd, "error_detail.first_err")->str,
 	    "backpressure");
 	assert_true(number(rd, "pacer_lag_us.p99") == 2.5);
+	assert_true(number(rd, "latency_split_us.to_router.p99") == 3);
+	assert_true(number(rd, "latency_split_us.from_router.max") == 4);
 	assert_true(number(rd, "rss_kib_before") == 4000);
 	assert_true(number(rd, "rss_kib_after") == 9000);
 	assert_true(number(rd, "idle_conns") == 1000);
@@ -397,11 +402,15 @@ test_bench_json_peer_has_the_same_shape(void **state)
 		if (*k == '\0' || strncmp(k, "params", 6) == 0 ||
 		    strncmp(k, "peer", 4) == 0)
 			continue;
+		/* Redis stamps nothing: its split is null, not absent. */
+		if (strncmp(k, "latency_split_us.", 17) == 0)
+			continue;
 		snprintf(path, sizeof(path), "peer.%s", k);
 		if (find(rd, path) == NULL)
 			fail_msg("peer lacks %s", k);
 	}
 	expect(rd, "peer.cpu_pct.server", K_NULL);
+	expect(rd, "peer.latency_split_us", K_NULL);
 	assert_true(number(rd, "peer.errors") == 0);
 	json_buf_free(&b);
 	free(r);
@@ -561,6 +570,8 @@ test_bench_json_frame_reader_reads_router_frames(void **state)
 	assert_int_equal(f.sid, 300);
 	assert_int_equal(f.body_len, sizeof(body));
 	assert_memory_equal(f.body, body, sizeof(body));
+	assert_true(f.has_ts);		/* for the latency split */
+	assert_true(f.ts_us == 1700000000000000ULL);
 	/* Cut anywhere: never read past the end, never accepted. */
 	for (size_t cut = 1; cut < n - WIRE_HDR_LEN; cut++)
 		assert_int_equal(bw_parse(frame + WIRE_HDR_LEN, cut, &f), -1);
