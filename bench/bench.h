@@ -34,8 +34,9 @@ struct bench_body {
 	uint32_t	flags;		/* 0 */
 	uint64_t	seq;		/* per publisher, from 0 */
 	uint64_t	ts_ns;		/* CLOCK_MONOTONIC, intended send */
+	uint64_t	sent_ns;	/* CLOCK_MONOTONIC, handed to write */
 };
-#define BENCH_BODY_MIN	((size_t)sizeof(struct bench_body))	/* 32 */
+#define BENCH_BODY_MIN	((size_t)sizeof(struct bench_body))	/* 40 */
 
 enum bench_overflow {
 	BENCH_OVERFLOW_BLOCK = 0,
@@ -98,9 +99,9 @@ struct bench_result {
 	bool			 open_loop;
 	struct hist		 pacer_lag;	/* open loop: our lateness */
 	/*
-	 * Callosum: the latency split at the router's ts (its loop's clock
-	 * when the pub was read): intended send -> router, router ->
-	 * delivery. Empty for a peer that stamps nothing.
+	 * Callosum: the latency after the pacer's lag, split at the router's
+	 * ts (its clock when it read the pub): written -> read by the router,
+	 * router -> delivered. Empty for a peer that stamps nothing.
 	 */
 	struct hist		 lat_to_router;
 	struct hist		 lat_from_router;

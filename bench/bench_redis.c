@@ -191,6 +191,7 @@ rd_pub_append(struct rd_state *s, uint64_t ts)
 	b.flags = 0;
 	b.seq = s->seq++;
 	b.ts_ns = ts;
+	b.sent_ns = ts;		/* no split for Redis: it stamps nothing */
 	memcpy(s->cmd + s->body_off, &b, sizeof(b));
 	s->ps->with_id++;	/* every PUBLISH is answered */
 	s->outstanding++;

@@ -95,7 +95,6 @@ bench_ctx_init(struct bench_ctx *ctx, const struct bench_params *p,
 	memset(ctx->subc, 0, sizeof(*ctx->subc) * (p->subs + 1));
 	for (i = 0; i < p->pubs; i++)
 		hist_init(&ctx->pubst[i].pacer_lag);
-	ctx->real_off_ns = run_real_offset_ns();
 	for (i = 0; i < p->subs; i++) {
 		hist_init(&ctx->subst[i].lat);
 		hist_init(&ctx->subst[i].lat_to_router);
@@ -415,6 +414,11 @@ struct run_sub {
 	struct bench_substat	*st;
 	uint64_t		 sid;
 	uint64_t		 consumed;	/* since the last grant */
+	/*
+	 * CLOCK_REALTIME - CLOCK_MONOTONIC, re-read every tick: NTP slews
+	 * the one against the other (up to 500 ppm), 10 us per 20 ms.
+	 */
+	int64_t			 real_off_ns;
 	unsigned char		 wbuf[4 * BW_SMALL_MAX];
 	size_t			 wlen;
 	bool			 done;
@@ -552,7 +556,7 @@ run_io_read(struct run_io *io, int (*fn)(void *, const unsigned char *,
 /* ---------------------------------------------------------------- */
 
 static void
-run_pub_append(struct run_pub *rp, uint64_t ts)
+run_pub_append(struct run_pub *rp, uint64_t ts, uint64_t sent)
 {
 	const struct bench_params	*p = rp->ctx->p;
 	struct bench_body		 b;
@@ -571,6 +575,7 @@ run_pub_append(struct run_pub *rp, uint64_t ts)
 	b.flags = 0;
 	b.seq = s;
 	b.ts_ns = ts;
+	b.sent_ns = sent;
 	memcpy(dst + t->body_off, &b, sizeof(b));
 	if (id) {
 		/* ids 1, 2, ...: the acks come back in this order. */
@@ -666,7 +671,7 @@ run_pub_closed(struct run_pub *rp)
 			/* Stamped just before its write: the send time. */
 			while (rp->olen + rp->frame_max <= rp->ocap &&
 			    rp->seq < rp->limit)
-				run_pub_append(rp, now);
+				run_pub_append(rp, now, now);
 			atomic_store_explicit(&rp->ctx->pubc[rp->idx].n,
 			    rp->seq, memory_order_relaxed);
 		}
@@ -712,7 +717,7 @@ run_pub_open(struct run_pub *rp)
 		}
 		ts = pacer_take(&rp->pacer);
 		hist_record(&rp->st->pacer_lag, now - ts);
-		run_pub_append(rp, ts);
+		run_pub_append(rp, ts, now);
 	}
 	atomic_store_explicit(&rp->ctx->pubc[rp->idx].n, rp->seq,
 	    memory_order_relaxed);
@@ -950,15 +955,16 @@ run_sub_end(struct run_sub *rs)
 }
 
 /*
- * Splits a delivery's latency at the router's ts: its loop clock (us)
- * when it read the pub. A difference below zero (clock granularity) is 0.
+ * Splits a delivery's latency after the pacer's lag at the router's ts
+ * (its clock when it read the pub, in us): written -> read by the router,
+ * router -> delivered. A difference below zero (clock grain) counts as 0.
  */
 static void
 run_sub_split(struct run_sub *rs, const struct bw_frame *f,
     const struct bench_body *b, uint64_t now)
 {
-	int64_t	at = (int64_t)f->ts_us * 1000 - rs->ctx->real_off_ns;
-	int64_t	to = at - (int64_t)b->ts_ns, from = (int64_t)now - at;
+	int64_t	at = (int64_t)f->ts_us * 1000 - rs->real_off_ns;
+	int64_t	to = at - (int64_t)b->sent_ns, from = (int64_t)now - at;
 
 	hist_record(&rs->st->lat_to_router, to > 0 ? (uint64_t)to : 0);
 	hist_record(&rs->st->lat_from_router, from > 0 ? (uint64_t)from : 0);
@@ -1058,6 +1064,7 @@ run_sub_tick_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	rs->real_off_ns = run_real_offset_ns();
 	if (bench_sub_complete(rs->ctx, rs->st) ||
 	    bench_sub_give_up(rs->ctx, bench_now_ns()))
 		run_sub_end(rs);
@@ -1075,6 +1082,7 @@ run_sub_thread(void *arg)
 	    run_sub_tick_cb, rs) == 0;
 	if (ok) {
 		rs->consumed = ctx->p->credit;	/* the first grant */
+		rs->real_off_ns = run_real_offset_ns();
 		ok = run_sub_grant(rs) == 0;
 	}
 	pthread_barrier_wait(&ctx->start);

@@ -69,7 +69,6 @@ struct bench_ctx {
 
 	pthread_barrier_t		 start;
 	uint64_t			 t0_ns;		/* before the barrier */
-	int64_t				 real_off_ns;	/* realtime - monotonic */
 	uint64_t			*final;		/* per pub: its total */
 	_Atomic unsigned		 pubs_done;
 	_Atomic unsigned		 subs_done;
