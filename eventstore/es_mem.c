@@ -45,11 +45,15 @@ struct es_seg {
 #define ES_SEG_HDR	((sizeof(struct es_seg) + ES_ALIGN - 1) & \
 			    ~(size_t)(ES_ALIGN - 1))
 
-/* A record: this header, then the present fields' bytes in field order. */
+/*
+ * A record: this header, the present fields' lengths as LEB128 varints,
+ * then their bytes, in field order. A 64-byte body with the usual labels
+ * takes 128 bytes (152 with a u32 length for each of the nine fields):
+ * fewer lines of cold memory written per event.
+ */
 struct es_rec {
 	int64_t		ts_us;
 	double		pri;
-	uint32_t	len[ES_EVENT_NFIELDS];
 	uint16_t	set;		/* bit i: field i is present */
 	bool		body_is_str;
 };
@@ -227,6 +231,44 @@ es_mem_grow(struct es_mem *m)
 	return (0);
 }
 
+static size_t
+es_varint_len(uint32_t v)
+{
+	size_t	n = 1;
+
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return (n);
+}
+
+static unsigned char *
+es_varint_put(unsigned char *p, uint32_t v)
+{
+	while (v >= 0x80) {
+		*p++ = (unsigned char)(v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (unsigned char)v;
+	return (p);
+}
+
+/* Reads what es_varint_put wrote (the arena is ours: no bounds to check). */
+static const unsigned char *
+es_varint_get(const unsigned char *p, uint32_t *v)
+{
+	uint32_t	x = 0;
+	unsigned	shift = 0;
+
+	while (*p & 0x80) {
+		x |= (uint32_t)(*p++ & 0x7f) << shift;
+		shift += 7;
+	}
+	*v = x | (uint32_t)*p++ << shift;
+	return (p);
+}
+
 /* The arena bytes ev takes, ES_ALIGNed; SIZE_MAX if that overflows. */
 static size_t
 es_rec_size(const struct es_event *ev)
@@ -235,9 +277,11 @@ es_rec_size(const struct es_event *ev)
 	unsigned	 i;
 
 	for (i = 0; i < ES_EVENT_NFIELDS; i++) {
-		if (n > SIZE_MAX - ES_ALIGN - ev->field[i].len)
+		if (ev->field[i].ptr == NULL)
+			continue;
+		if (n > SIZE_MAX - ES_ALIGN - 5 - ev->field[i].len)
 			return (SIZE_MAX);
-		n += ev->field[i].len;
+		n += es_varint_len(ev->field[i].len) + ev->field[i].len;
 	}
 	return ((n + ES_ALIGN - 1) & ~(size_t)(ES_ALIGN - 1));
 }
@@ -246,7 +290,7 @@ static void
 es_rec_write(struct es_rec *r, const struct es_event *ev)
 {
 	const struct es_bytes	*f;
-	char			*p = (char *)(r + 1);
+	unsigned char		*p = (unsigned char *)(r + 1);
 	unsigned		 i;
 
 	r->ts_us = ev->ts_us;
@@ -254,11 +298,15 @@ es_rec_write(struct es_rec *r, const struct es_event *ev)
 	r->body_is_str = ev->body_is_str;
 	r->set = 0;
 	for (i = 0; i < ES_EVENT_NFIELDS; i++) {
-		f = &ev->field[i];
-		r->len[i] = f->len;
-		if (f->ptr == NULL)
+		if (ev->field[i].ptr == NULL)
 			continue;
 		r->set |= (uint16_t)(1u << i);
+		p = es_varint_put(p, ev->field[i].len);
+	}
+	for (i = 0; i < ES_EVENT_NFIELDS; i++) {
+		f = &ev->field[i];
+		if (f->ptr == NULL)
+			continue;
 		memcpy(p, f->ptr, f->len);
 		p += f->len;
 	}
@@ -269,7 +317,7 @@ static void
 es_rec_view(const struct es_slot *s, struct es_event *view)
 {
 	const struct es_rec	*r = s->rec;
-	const char		*p = (const char *)(r + 1);
+	const unsigned char	*p = (const unsigned char *)(r + 1);
 	struct es_bytes		*f;
 	unsigned		 i;
 
@@ -280,14 +328,17 @@ es_rec_view(const struct es_slot *s, struct es_event *view)
 	view->body_is_str = r->body_is_str;
 	for (i = 0; i < ES_EVENT_NFIELDS; i++) {
 		f = &view->field[i];
-		if ((r->set & (1u << i)) == 0) {
-			f->ptr = NULL;
-			f->len = 0;
+		f->ptr = NULL;
+		f->len = 0;
+		if (r->set & (1u << i))
+			p = es_varint_get(p, &f->len);
+	}
+	for (i = 0; i < ES_EVENT_NFIELDS; i++) {
+		f = &view->field[i];
+		if ((r->set & (1u << i)) == 0)
 			continue;
-		}
-		f->ptr = p;
-		f->len = r->len[i];
-		p += r->len[i];
+		f->ptr = (const char *)p;
+		p += f->len;
 	}
 }
 
