@@ -1,0 +1,271 @@
+/*
+ * callosum-latprobe: the router's latency at a fixed rate, seen by the
+ * simplest clients there are, to tell the router's share of a latency
+ * from its clients' (callosum-bench's latency_split_us puts it at the
+ * router; this removes the harness's event loops altogether).
+ *
+ *	callosum-latprobe --socket PATH [--rate N] [--count N]
+ *
+ * One publisher (the main thread) sleeps with clock_nanosleep to each
+ * intended send time and writes one pub with a blocking send; one
+ * subscriber thread blocks in read. Both stay on the CPUs they were
+ * started on (run it under taskset, the router under another). Each body
+ * carries the write time; the router's ts splits the way at the router.
+ * Prints p50/p90/p99/p99.9/max in microseconds of: the publisher's own
+ * lateness, write -> router, write -> delivery, intended -> delivery.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+
+#include <msgpack.h>
+
+#include "bench/hist.h"
+#include "router/lib/wire.h"
+#include "tools/client.h"
+
+#define PROBE_EX_USAGE		64
+#define PROBE_EX_UNAVAILABLE	69
+#define PROBE_RESYNC		256	/* deliveries between clock offsets */
+
+struct probe {
+	struct client	*sub;
+	uint64_t	 count;
+	uint64_t	 got;
+	struct hist	 lag;		/* intended -> write */
+	struct hist	 to_router;	/* write -> router's ts */
+	struct hist	 to_sub;	/* write -> delivery */
+	struct hist	 total;		/* intended -> delivery */
+};
+
+/* The two times a body carries. */
+struct probe_body {
+	uint64_t	intended_ns;
+	uint64_t	sent_ns;
+};
+
+static uint64_t
+probe_now_ns(clockid_t id)
+{
+	struct timespec	ts;
+
+	clock_gettime(id, &ts);
+	return ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
+}
+
+/* CLOCK_REALTIME - CLOCK_MONOTONIC, from the tightest of a few pairs. */
+static int64_t
+probe_real_offset(void)
+{
+	uint64_t	a, b, r, best = UINT64_MAX;
+	int64_t		off = 0;
+	int		i;
+
+	for (i = 0; i < 16; i++) {
+		a = probe_now_ns(CLOCK_MONOTONIC);
+		r = probe_now_ns(CLOCK_REALTIME);
+		b = probe_now_ns(CLOCK_MONOTONIC);
+		if (b - a < best) {
+			best = b - a;
+			off = (int64_t)r - (int64_t)(a + (b - a) / 2);
+		}
+	}
+	return (off);
+}
+
+static void
+probe_record(struct hist *h, int64_t v)
+{
+	hist_record(h, v > 0 ? (uint64_t)v : 0);
+}
+
+/* Takes one msg frame's body and ts into the histograms. */
+static void
+probe_take(struct probe *p, const msgpack_object *f, int64_t off)
+{
+	struct probe_body	 b;
+	const msgpack_object	*body, *ts;
+	int64_t			 now, at;
+
+	body = wire_map_get(f, "body");
+	ts = wire_map_get(f, "ts");
+	if (body == NULL || body->type != MSGPACK_OBJECT_BIN ||
+	    body->via.bin.size != sizeof(b) || ts == NULL ||
+	    ts->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		return;
+	now = (int64_t)probe_now_ns(CLOCK_MONOTONIC);
+	memcpy(&b, body->via.bin.ptr, sizeof(b));
+	at = (int64_t)ts->via.u64 * 1000 - off;
+	probe_record(&p->to_router, at - (int64_t)b.sent_ns);
+	probe_record(&p->to_sub, now - (int64_t)b.sent_ns);
+	probe_record(&p->total, now - (int64_t)b.intended_ns);
+	p->got++;
+}
+
+static void *
+probe_sub_thread(void *arg)
+{
+	struct probe	*p = arg;
+	msgpack_object	 f;
+	struct wire_str	 op;
+	int64_t		 off = probe_real_offset();
+
+	while (p->got < p->count && client_recv(p->sub, 5000, &f) == 1) {
+		if (!client_get_str(&f, "op", &op) || op.len != 3 ||
+		    memcmp(op.ptr, "msg", 3) != 0)
+			continue;
+		probe_take(p, &f, off);
+		if (p->got % PROBE_RESYNC == 0)
+			off = probe_real_offset();
+	}
+	return (NULL);
+}
+
+static int
+probe_sub(struct client *c)
+{
+	msgpack_packer	*pk;
+
+	if ((pk = client_begin(c)) == NULL)
+		return (-1);
+	msgpack_pack_map(pk, 4);
+	wire_pack_cstr(pk, "op");
+	wire_pack_cstr(pk, "sub");
+	wire_pack_cstr(pk, "sid");
+	msgpack_pack_uint64(pk, 1);
+	wire_pack_cstr(pk, "tract");
+	wire_pack_cstr(pk, "external");
+	wire_pack_cstr(pk, "credit");
+	msgpack_pack_uint64(pk, INT64_MAX);
+	return (client_send(c));
+}
+
+static int
+probe_pub(struct client *c, const struct probe_body *b)
+{
+	msgpack_packer	*pk;
+
+	if ((pk = client_begin(c)) == NULL)
+		return (-1);
+	msgpack_pack_map(pk, 3);
+	wire_pack_cstr(pk, "op");
+	wire_pack_cstr(pk, "pub");
+	wire_pack_cstr(pk, "to");
+	wire_pack_cstr(pk, "external");
+	wire_pack_cstr(pk, "body");
+	msgpack_pack_bin(pk, sizeof(*b));
+	msgpack_pack_bin_body(pk, b, sizeof(*b));
+	return (client_send(c));
+}
+
+/* Sends count pubs at rate, each at its intended time. 0 or -1. */
+static int
+probe_publish(struct probe *p, struct client *c, uint64_t rate)
+{
+	struct probe_body	b;
+	struct timespec		ts;
+	uint64_t		start, i;
+
+	(void)prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+	start = probe_now_ns(CLOCK_MONOTONIC) + 100000000u;
+	for (i = 0; i < p->count; i++) {
+		b.intended_ns = start + i * 1000000000u / rate;
+		ts.tv_sec = (time_t)(b.intended_ns / 1000000000u);
+		ts.tv_nsec = (long)(b.intended_ns % 1000000000u);
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts,
+		    NULL) == EINTR)
+			;
+		b.sent_ns = probe_now_ns(CLOCK_MONOTONIC);
+		probe_record(&p->lag, (int64_t)(b.sent_ns - b.intended_ns));
+		if (probe_pub(c, &b) == -1)
+			return (-1);
+	}
+	return (0);
+}
+
+static void
+probe_print(const char *name, const struct hist *h)
+{
+	printf("%-22s p50 %8.1f  p90 %8.1f  p99 %8.1f  p99.9 %8.1f  "
+	    "max %8.1f us\n", name, hist_percentile(h, 50) / 1e3,
+	    hist_percentile(h, 90) / 1e3, hist_percentile(h, 99) / 1e3,
+	    hist_percentile(h, 99.9) / 1e3, h->max / 1e3);
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: callosum-latprobe --socket PATH "
+	    "[--rate N (10000)] [--count N (50000)]\n");
+	exit(PROBE_EX_USAGE);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option	 opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "rate", required_argument, NULL, 'r' },
+		{ "count", required_argument, NULL, 'n' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct client_hello		 h = { .agent = "callosum-latprobe" };
+	static struct probe		 p;
+	struct client			*pub;
+	const char			*path = NULL, *code;
+	pthread_t			 th;
+	uint64_t			 rate = 10000;
+	int				 ch, rc;
+
+	p.count = 50000;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			path = optarg;
+			break;
+		case 'r':
+			rate = strtoull(optarg, NULL, 10);
+			break;
+		case 'n':
+			p.count = strtoull(optarg, NULL, 10);
+			break;
+		default:
+			usage();
+		}
+	}
+	if (path == NULL || rate == 0 || rate > 1000000000u || p.count == 0)
+		usage();
+	hist_init(&p.lag);
+	hist_init(&p.to_router);
+	hist_init(&p.to_sub);
+	hist_init(&p.total);
+	pub = client_connect(path);
+	p.sub = client_connect(path);
+	if (pub == NULL || p.sub == NULL ||
+	    client_hello(pub, &h, 2000, &code) == -1 ||
+	    client_hello(p.sub, &h, 2000, &code) == -1 ||
+	    probe_sub(p.sub) == -1) {
+		fprintf(stderr, "callosum-latprobe: %s: cannot connect and "
+		    "subscribe\n", path);
+		return (PROBE_EX_UNAVAILABLE);
+	}
+	if (pthread_create(&th, NULL, probe_sub_thread, &p) != 0)
+		return (PROBE_EX_UNAVAILABLE);
+	rc = probe_publish(&p, pub, rate);
+	pthread_join(th, NULL);
+	probe_print("pacer lag", &p.lag);
+	probe_print("write -> router", &p.to_router);
+	probe_print("write -> delivery", &p.to_sub);
+	probe_print("intended -> delivery", &p.total);
+	printf("delivered %llu of %llu\n", (unsigned long long)p.got,
+	    (unsigned long long)p.count);
+	client_close(pub);
+	client_close(p.sub);
+	return (rc == 0 && p.got == p.count ? 0 : 1);
+}
