@@ -36,6 +36,12 @@ struct bench_body {
 	uint64_t	ts_ns;		/* CLOCK_MONOTONIC, intended send */
 	uint64_t	sent_ns;	/* CLOCK_MONOTONIC, handed to write */
 };
+/*
+ * An open-loop publisher's timer wakes it this many us before a send, and
+ * it spins the rest (when sends are at least twice as far apart): timer
+ * wake-ups here land ~40 us late, which would count as latency.
+ */
+#define BENCH_SPIN_US	50
 #define BENCH_BODY_MIN	((size_t)sizeof(struct bench_body))	/* 40 */
 
 enum bench_overflow {
@@ -63,6 +69,7 @@ struct bench_params {
 	unsigned		 idle;
 	unsigned		 ack_every;	/* Kth pub has an id; 0 none */
 	double			 drain_s;	/* wait for deliveries after */
+	unsigned		 spin_us;	/* open loop: wake this early */
 };
 
 /* Sets the defaults. */

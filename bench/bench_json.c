@@ -165,6 +165,7 @@ bj_params(struct json_buf *b, const struct bench_params *p)
 	    bj_u64(b, &f, "idle", p->idle) |
 	    bj_u64(b, &f, "ack_every", p->ack_every) |
 	    bj_dbl(b, &f, "drain", p->drain_s, 3) |
+	    bj_u64(b, &f, "spin_us", p->spin_us) |
 	    json_buf_add(b, "}", 1);
 	return (rc);
 }

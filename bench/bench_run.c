@@ -400,6 +400,7 @@ struct run_pub {
 	uint64_t		 end_ns;	/* 0: by count */
 	bool			 open_loop;
 	struct pacer		 pacer;
+	uint64_t		 spin_ns;	/* see BENCH_SPIN_US; 0: off */
 	struct event		*timer;
 	int			 state;
 #define RUN_PUB_SEND	0
@@ -741,6 +742,16 @@ run_pub_open(struct run_pub *rp)
 	next = pacer_next_ns(&rp->pacer);
 	now = bench_now_ns();
 	wait = next > now ? next - now : 0;
+	if (rp->spin_ns > 0) {
+		if (wait <= rp->spin_ns) {
+			/* Close: spin to it, then send from the loop. */
+			while (bench_now_ns() < next)
+				;
+			event_active(rp->timer, EV_TIMEOUT, 0);
+			return;
+		}
+		wait -= rp->spin_ns;
+	}
 	tv.tv_sec = (time_t)(wait / 1000000000u);
 	tv.tv_usec = (suseconds_t)(wait % 1000000000u / 1000);
 	evtimer_add(rp->timer, &tv);
@@ -888,6 +899,10 @@ run_pub_thread(void *arg)
 		rate = bench_share(p->rate, p->pubs, rp->idx);
 		step = 1000000000u / p->rate;
 		pacer_init(&rp->pacer, ctx->t0_ns + rp->idx * step, rate);
+		/* Spinning with sends closer than twice that would starve
+		 * the subscribers on the same CPUs. */
+		if ((uint64_t)p->spin_us * 2000 <= 1000000000u / rate)
+			rp->spin_ns = (uint64_t)p->spin_us * 1000;
 		event_active(rp->timer, EV_TIMEOUT, 0);
 	} else {
 		/* Everyone starts at t0, the origin of every time. */

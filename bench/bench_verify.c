@@ -20,6 +20,7 @@ bench_params_init(struct bench_params *p)
 	p->overflow = BENCH_OVERFLOW_BLOCK;
 	p->ack_every = 1024;
 	p->drain_s = 5;
+	p->spin_us = BENCH_SPIN_US;
 }
 
 int

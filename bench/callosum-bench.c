@@ -62,8 +62,10 @@ usage(FILE *f)
 "  --ack-every K    every Kth pub carries an id and is acked (default 1024;\n"
 "                   0: none)\n"
 "  --drain S        wait at most S s for deliveries after publishing (5)\n"
+"  --spin-us U      open loop: wake U us before each send and spin to it,\n"
+"                   when sends are >= 2U apart (default %u; 0: timers only)\n"
 "Exit status: 0 no errors, 1 errors, 64 bad usage, 69 router unreachable.\n",
-	    BENCH_BODY_MIN, BENCH_DEFAULT_DURATION);
+	    BENCH_BODY_MIN, BENCH_DEFAULT_DURATION, BENCH_SPIN_US);
 }
 
 static int
@@ -119,7 +121,7 @@ enum {
 	OPT_SOCKET = 256, OPT_SPAWN, OPT_PUBS, OPT_SUBS, OPT_SIZE, OPT_RATE,
 	OPT_DURATION, OPT_COUNT, OPT_CROSS, OPT_CREDIT, OPT_OVERFLOW, OPT_PIN,
 	OPT_JSON, OPT_REDIS, OPT_COMPARE, OPT_IDLE, OPT_ACK_EVERY, OPT_DRAIN,
-	OPT_HELP
+	OPT_SPIN_US, OPT_HELP
 };
 
 static const struct option long_opts[] = {
@@ -141,6 +143,7 @@ static const struct option long_opts[] = {
 	{ "idle", required_argument, NULL, OPT_IDLE },
 	{ "ack-every", required_argument, NULL, OPT_ACK_EVERY },
 	{ "drain", required_argument, NULL, OPT_DRAIN },
+	{ "spin-us", required_argument, NULL, OPT_SPIN_US },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 }
 };
@@ -245,6 +248,11 @@ parse_args(int argc, char **argv, struct bench_params *p)
 		case OPT_DRAIN:
 			if (arg_secs("drain", optarg, &p->drain_s))
 				return (-1);
+			break;
+		case OPT_SPIN_US:
+			if (arg_u64("spin-us", optarg, 0, 1000000, &v))
+				return (-1);
+			p->spin_us = (unsigned)v;
 			break;
 		case OPT_HELP:
 			usage(stdout);

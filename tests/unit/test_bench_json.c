@@ -307,6 +307,7 @@ test_bench_json_has_every_key(void **state)
 	assert_true(number(rd, "params.subs") == 2);
 	assert_true(number(rd, "params.size") == 64);
 	assert_true(number(rd, "params.credit") == 4096);
+	assert_true(number(rd, "params.spin_us") == BENCH_SPIN_US);
 	expect(rd, "params.rate", K_STR);
 	assert_string_equal(find(rd, "params.rate")->str, "unlimited");
 	assert_string_equal(find(rd, "params.overflow")->str, "block");
