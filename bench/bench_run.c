@@ -29,6 +29,7 @@
 
 #include <event2/event.h>
 
+#include "bench/bench_clock.h"
 #include "bench/bench_run.h"
 #include "bench/pacer.h"
 #include "router/lib/wire.h"
@@ -46,31 +47,6 @@
 #define RUN_FRAME_MAX		(16u * 1024 * 1024)
 
 volatile sig_atomic_t	bench_interrupted;
-
-/*
- * CLOCK_REALTIME - CLOCK_MONOTONIC, from the tightest of a few paired
- * readings: turns the router's unix-time ts into our clock.
- */
-static int64_t
-run_real_offset_ns(void)
-{
-	struct timespec	rt;
-	uint64_t	a, b, best = UINT64_MAX;
-	int64_t		off = 0;
-	int		i;
-
-	for (i = 0; i < 16; i++) {
-		a = bench_now_ns();
-		clock_gettime(CLOCK_REALTIME, &rt);
-		b = bench_now_ns();
-		if (b - a < best) {
-			best = b - a;
-			off = (int64_t)rt.tv_sec * 1000000000 + rt.tv_nsec -
-			    (int64_t)(a + (b - a) / 2);
-		}
-	}
-	return (off);
-}
 
 int
 bench_ctx_init(struct bench_ctx *ctx, const struct bench_params *p,
@@ -1079,7 +1055,7 @@ run_sub_tick_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	rs->real_off_ns = run_real_offset_ns();
+	rs->real_off_ns = bench_real_offset_ns();
 	if (bench_sub_complete(rs->ctx, rs->st) ||
 	    bench_sub_give_up(rs->ctx, bench_now_ns()))
 		run_sub_end(rs);
@@ -1097,7 +1073,7 @@ run_sub_thread(void *arg)
 	    run_sub_tick_cb, rs) == 0;
 	if (ok) {
 		rs->consumed = ctx->p->credit;	/* the first grant */
-		rs->real_off_ns = run_real_offset_ns();
+		rs->real_off_ns = bench_real_offset_ns();
 		ok = run_sub_grant(rs) == 0;
 	}
 	pthread_barrier_wait(&ctx->start);

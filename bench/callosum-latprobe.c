@@ -26,6 +26,7 @@
 
 #include <msgpack.h>
 
+#include "bench/bench_clock.h"
 #include "bench/hist.h"
 #include "router/lib/wire.h"
 #include "tools/client.h"
@@ -57,26 +58,6 @@ probe_now_ns(clockid_t id)
 
 	clock_gettime(id, &ts);
 	return ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
-}
-
-/* CLOCK_REALTIME - CLOCK_MONOTONIC, from the tightest of a few pairs. */
-static int64_t
-probe_real_offset(void)
-{
-	uint64_t	a, b, r, best = UINT64_MAX;
-	int64_t		off = 0;
-	int		i;
-
-	for (i = 0; i < 16; i++) {
-		a = probe_now_ns(CLOCK_MONOTONIC);
-		r = probe_now_ns(CLOCK_REALTIME);
-		b = probe_now_ns(CLOCK_MONOTONIC);
-		if (b - a < best) {
-			best = b - a;
-			off = (int64_t)r - (int64_t)(a + (b - a) / 2);
-		}
-	}
-	return (off);
 }
 
 static void
@@ -114,7 +95,7 @@ probe_sub_thread(void *arg)
 	struct probe	*p = arg;
 	msgpack_object	 f;
 	struct wire_str	 op;
-	int64_t		 off = probe_real_offset();
+	int64_t		 off = bench_real_offset_ns();
 
 	while (p->got < p->count && client_recv(p->sub, 5000, &f) == 1) {
 		if (!client_get_str(&f, "op", &op) || op.len != 3 ||
@@ -122,7 +103,7 @@ probe_sub_thread(void *arg)
 			continue;
 		probe_take(p, &f, off);
 		if (p->got % PROBE_RESYNC == 0)
-			off = probe_real_offset();
+			off = bench_real_offset_ns();
 	}
 	return (NULL);
 }
