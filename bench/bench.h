@@ -38,7 +38,8 @@ struct bench_body {
 };
 /*
  * An open-loop publisher's timer wakes it this many us before a send, and
- * it spins the rest (when sends are at least twice as far apart): timer
+ * it spins the rest (when all publishers together spin at most half a
+ * CPU: spin_us * rate <= 500000): timer
  * wake-ups here land ~40 us late, which would count as latency.
  */
 #define BENCH_SPIN_US	50

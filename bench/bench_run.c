@@ -16,7 +16,6 @@
  * once that reaches half of it: demand stays between credit/2 and credit.
  */
 #include <sys/prctl.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/uio.h>
 
@@ -683,6 +682,8 @@ run_pub_open(struct run_pub *rp)
 			event_add(rp->io.wev, NULL);
 		return;
 	}
+	/* The backlog is out: what follows is written from now on. */
+	now = bench_now_ns();
 	due = pacer_due(&rp->pacer, now);
 	if (due > RUN_OPEN_TAKE_MAX)
 		due = RUN_OPEN_TAKE_MAX;
@@ -875,9 +876,11 @@ run_pub_thread(void *arg)
 		rate = bench_share(p->rate, p->pubs, rp->idx);
 		step = 1000000000u / p->rate;
 		pacer_init(&rp->pacer, ctx->t0_ns + rp->idx * step, rate);
-		/* Spinning with sends closer than twice that would starve
-		 * the subscribers on the same CPUs. */
-		if ((uint64_t)p->spin_us * 2000 <= 1000000000u / rate)
+		/*
+		 * All publishers together spin spin_us per send: at most
+		 * half a CPU, or the subscribers on the same CPUs starve.
+		 */
+		if ((uint64_t)p->spin_us * 2 * p->rate <= 1000000u)
 			rp->spin_ns = (uint64_t)p->spin_us * 1000;
 		event_active(rp->timer, EV_TIMEOUT, 0);
 	} else {

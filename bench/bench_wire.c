@@ -1,6 +1,6 @@
 /*
  * bench_wire: the clients' side of protocol v1, made cheap. Publishers copy
- * a frame built once and patch 32 bytes of body (and an id); subscribers
+ * a frame built once and patch 40 bytes of body (and an id); subscribers
  * read frames with a reader that walks the map in place and keeps nothing.
  */
 #include <stdlib.h>

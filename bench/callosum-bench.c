@@ -63,7 +63,8 @@ usage(FILE *f)
 "                   0: none)\n"
 "  --drain S        wait at most S s for deliveries after publishing (5)\n"
 "  --spin-us U      open loop: wake U us before each send and spin to it,\n"
-"                   when sends are >= 2U apart (default %u; 0: timers only)\n"
+"                   when U * rate <= 500000 (all publishers spin at most\n"
+"                   half a CPU; default %u; 0: timers only)\n"
 "Exit status: 0 no errors, 1 errors, 64 bad usage, 69 router unreachable.\n",
 	    BENCH_BODY_MIN, BENCH_DEFAULT_DURATION, BENCH_SPIN_US);
 }

@@ -108,14 +108,18 @@ probe_sub_thread(void *arg)
 	return (NULL);
 }
 
+/* Subscribes and waits for the ack: no message may be published before. */
 static int
 probe_sub(struct client *c)
 {
 	msgpack_packer	*pk;
+	msgpack_object	 reply;
 
 	if ((pk = client_begin(c)) == NULL)
 		return (-1);
-	msgpack_pack_map(pk, 4);
+	msgpack_pack_map(pk, 5);
+	wire_pack_cstr(pk, "id");
+	msgpack_pack_uint64(pk, 1);
 	wire_pack_cstr(pk, "op");
 	wire_pack_cstr(pk, "sub");
 	wire_pack_cstr(pk, "sid");
@@ -124,7 +128,10 @@ probe_sub(struct client *c)
 	wire_pack_cstr(pk, "external");
 	wire_pack_cstr(pk, "credit");
 	msgpack_pack_uint64(pk, INT64_MAX);
-	return (client_send(c));
+	if (client_call(c, 1, 5000, &reply, NULL, NULL) != 1 ||
+	    client_frame_op(&reply) != WIRE_OP_ACK)
+		return (-1);
+	return (0);
 }
 
 static int

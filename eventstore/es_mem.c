@@ -273,15 +273,17 @@ es_varint_get(const unsigned char *p, uint32_t *v)
 static size_t
 es_rec_size(const struct es_event *ev)
 {
-	size_t		 n = sizeof(struct es_rec);
+	const size_t	 room = SIZE_MAX - ES_ALIGN - 5;  /* 5: varint max */
+	size_t		 n = sizeof(struct es_rec), len;
 	unsigned	 i;
 
 	for (i = 0; i < ES_EVENT_NFIELDS; i++) {
 		if (ev->field[i].ptr == NULL)
 			continue;
-		if (n > SIZE_MAX - ES_ALIGN - 5 - ev->field[i].len)
+		len = ev->field[i].len;
+		if (n > room || len > room - n)
 			return (SIZE_MAX);
-		n += es_varint_len(ev->field[i].len) + ev->field[i].len;
+		n += es_varint_len(ev->field[i].len) + len;
 	}
 	return ((n + ES_ALIGN - 1) & ~(size_t)(ES_ALIGN - 1));
 }

@@ -125,8 +125,10 @@ int		 es_append(struct es *, const struct es_event *ev,
  * q->max examined means the range holds no more. Returns 0 with *res and
  * out[0..res->n) filled (each refcnt 1: the caller unrefs) when it can
  * answer now, ES_PENDING when cb will run once later with them instead
- * (q is not kept; filter_arg must stay valid until then), or -1 on error.
- * out must have room for q->max events.
+ * (q and out are not used after the call returns: the events come in cb's
+ * evs; filter_arg must stay valid until then), or -1 on error (nothing
+ * returned; *res then holds no events, and what it says was looked at
+ * means nothing). out must have room for q->max events.
  */
 int		 es_read(struct es *, const struct es_query *q,
 		    struct es_event **out, struct es_read_result *res,

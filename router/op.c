@@ -243,7 +243,7 @@ op_pub(struct conn *c, const struct wire_req *req)
 		if (op_pub_log(srv, &f, &eid, &stored) == -1) {
 			srv->n.store_refused++;
 			code = WIRE_STORE_UNAVAILABLE;
-			why = "the event log is full";
+			why = "the event log refused it (full, or out of memory)";
 			goto fail;
 		}
 		srv->n.cross_tract++;
