@@ -4,6 +4,11 @@ results table (median, min-max) in markdown. Release build, pinned.
 
     bench/workloads.py [--bench build/bin/callosum-bench] [--reps 3]
                        [--duration 5] [--only 1,2,...]
+
+The runs go in rounds (every workload once, then again), not one workload
+REPS times in a row: this machine's speed drifts within minutes, and
+rounds keep ratios between workloads (5 against 1, 6b against 1) fair.
+Then the table, and the per-round ratios W5/W1 and W6b/W1.
 """
 import argparse
 import json
@@ -64,19 +69,26 @@ def main():
     print("| # | workload | msgs/s | deliveries/s | p50 us | p99 us "
           "| p99.9 us | max us | router cpu % | other cpu % | errors |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for wid, name, args in WORKLOADS:
-        if only and wid not in only:
-            continue
-        runs = [run(a.bench, args, a.duration) for _ in range(a.reps)]
-        print(row(wid, name, runs), flush=True)
+    chosen = [w for w in WORKLOADS if not only or w[0] in only]
+    runs = {wid: [] for wid, _, _ in chosen}
+    for _ in range(a.reps):
+        for wid, _, args in chosen:
+            runs[wid].append(run(a.bench, args, a.duration))
+    for wid, name, _ in chosen:
+        print(row(wid, name, runs[wid]), flush=True)
         if wid == "6b":
             rss = [(d["rss_kib_after"] - d["rss_kib_before"]) /
-                   max(d["idle_conns"], 1) for d in runs]
+                   max(d["idle_conns"], 1) for d in runs[wid]]
             print("| 6a | RSS per idle conn (KiB) | %s | | | | | | | | |"
                   % fmt(rss, 1, 1), flush=True)
         if wid == "R":
-            print(row("R", "  Redis side", runs, "peer"), flush=True)
-
+            print(row("R", "  Redis side", runs[wid], "peer"), flush=True)
+    for wid in ("5", "6b"):
+        if wid in runs and "1" in runs:
+            r = [x["msgs_per_s"] / y["msgs_per_s"]
+                 for x, y in zip(runs[wid], runs["1"])]
+            print("\nW%s/W1 per round: %s (median %.2f)" % (
+                wid, " ".join("%.2f" % v for v in r), statistics.median(r)))
 
 if __name__ == "__main__":
     main()
