@@ -6,15 +6,6 @@
 
 #include "bench/bench_clock.h"
 
-static uint64_t
-bench_clock_ns(clockid_t id)
-{
-	struct timespec	ts;
-
-	clock_gettime(id, &ts);
-	return ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
-}
-
 int64_t
 bench_real_offset_ns(void)
 {

@@ -5,6 +5,17 @@
 #define BENCH_CLOCK_H
 
 #include <stdint.h>
+#include <time.h>
+
+/* The clock id's time in ns (inline: the harness reads it per batch). */
+static inline uint64_t
+bench_clock_ns(clockid_t id)
+{
+	struct timespec	ts;
+
+	clock_gettime(id, &ts);
+	return ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
+}
 
 /*
  * CLOCK_REALTIME - CLOCK_MONOTONIC in ns, from the tightest of a few paired

@@ -28,7 +28,6 @@
 
 #include <event2/event.h>
 
-#include "bench/bench_clock.h"
 #include "bench/bench_run.h"
 #include "bench/pacer.h"
 #include "router/lib/wire.h"
@@ -671,7 +670,7 @@ static void
 run_pub_open(struct run_pub *rp)
 {
 	struct timeval	tv;
-	uint64_t	now = bench_now_ns(), due, next, ts, wait;
+	uint64_t	now, due, next, ts, wait;
 	bool		over = false;
 	int		rc;
 

@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "bench/bench.h"
+#include "bench/bench_clock.h"
 
 /* A progress counter on its own cache line: one writer, one reader. */
 struct bench_counter {
@@ -85,10 +86,7 @@ extern volatile sig_atomic_t	 bench_interrupted;
 static inline uint64_t
 bench_now_ns(void)
 {
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
+	return (bench_clock_ns(CLOCK_MONOTONIC));
 }
 
 /* Allocates the shared state for p's threads. 0 or -1. */

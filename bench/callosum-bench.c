@@ -374,6 +374,19 @@ row(const char *name, const char *a, const char *b)
 		printf("  %-22s %20s\n", name, a);
 }
 
+/* A latency row at pct: the router's histogram, then the peer's if any. */
+static void
+lat_row(const char *name, const struct hist *a, const struct hist *b,
+    double pct)
+{
+	char	v[2][64];
+
+	fmt_lat(v[0], sizeof(v[0]), a, pct);
+	if (b != NULL)
+		fmt_lat(v[1], sizeof(v[1]), b, pct);
+	row(name, v[0], b != NULL ? v[1] : NULL);
+}
+
 static void
 print_human(const struct bench_params *p, const struct bench_result *r,
     const struct bench_result *peer)
@@ -424,31 +437,17 @@ print_human(const struct bench_params *p, const struct bench_result *r,
 		if (s[i] != NULL)
 			fmt_rate(v[i], sizeof(v[i]), s[i]->deliveries_per_s);
 	row("deliveries/s", v[0], peer ? v[1] : NULL);
-	for (k = 0; k < sizeof(pcts) / sizeof(pcts[0]); k++) {
-		for (i = 0; i < 2; i++)
-			if (s[i] != NULL)
-				fmt_lat(v[i], sizeof(v[i]), &s[i]->lat,
-				    pcts[k].pct);
-		row(pcts[k].name, v[0], peer ? v[1] : NULL);
-	}
-	if (r->open_loop) {
-		for (i = 0; i < 2; i++)
-			if (s[i] != NULL)
-				fmt_lat(v[i], sizeof(v[i]), &s[i]->pacer_lag,
-				    99);
-		row("pacer lag p99", v[0], peer ? v[1] : NULL);
-	}
+	for (k = 0; k < sizeof(pcts) / sizeof(pcts[0]); k++)
+		lat_row(pcts[k].name, &r->lat, peer ? &peer->lat : NULL,
+		    pcts[k].pct);
+	if (r->open_loop)
+		lat_row("pacer lag p99", &r->pacer_lag,
+		    peer ? &peer->pacer_lag : NULL, 99);
 	if (r->lat_to_router.count > 0) {
-		for (i = 0; i < 2; i++)
-			if (s[i] != NULL)
-				fmt_lat(v[i], sizeof(v[i]),
-				    &s[i]->lat_to_router, 99);
-		row("to router p99", v[0], peer ? v[1] : NULL);
-		for (i = 0; i < 2; i++)
-			if (s[i] != NULL)
-				fmt_lat(v[i], sizeof(v[i]),
-				    &s[i]->lat_from_router, 99);
-		row("router to sub p99", v[0], peer ? v[1] : NULL);
+		lat_row("to router p99", &r->lat_to_router,
+		    peer ? &peer->lat_to_router : NULL, 99);
+		lat_row("router to sub p99", &r->lat_from_router,
+		    peer ? &peer->lat_from_router : NULL, 99);
 	}
 	ROW("server cpu", s[i]->server_cpu_pct < 0 ? "-" : "%.0f%%",
 	    s[i]->server_cpu_pct);

@@ -51,15 +51,6 @@ struct probe_body {
 	uint64_t	sent_ns;
 };
 
-static uint64_t
-probe_now_ns(clockid_t id)
-{
-	struct timespec	ts;
-
-	clock_gettime(id, &ts);
-	return ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
-}
-
 static void
 probe_record(struct hist *h, int64_t v)
 {
@@ -80,7 +71,7 @@ probe_take(struct probe *p, const msgpack_object *f, int64_t off)
 	    body->via.bin.size != sizeof(b) || ts == NULL ||
 	    ts->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
 		return;
-	now = (int64_t)probe_now_ns(CLOCK_MONOTONIC);
+	now = (int64_t)bench_clock_ns(CLOCK_MONOTONIC);
 	memcpy(&b, body->via.bin.ptr, sizeof(b));
 	at = (int64_t)ts->via.u64 * 1000 - off;
 	probe_record(&p->to_router, at - (int64_t)b.sent_ns);
@@ -161,7 +152,7 @@ probe_publish(struct probe *p, struct client *c, uint64_t rate)
 	uint64_t		start, i;
 
 	(void)prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
-	start = probe_now_ns(CLOCK_MONOTONIC) + 100000000u;
+	start = bench_clock_ns(CLOCK_MONOTONIC) + 100000000u;
 	for (i = 0; i < p->count; i++) {
 		b.intended_ns = start + i * 1000000000u / rate;
 		ts.tv_sec = (time_t)(b.intended_ns / 1000000000u);
@@ -169,7 +160,7 @@ probe_publish(struct probe *p, struct client *c, uint64_t rate)
 		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts,
 		    NULL) == EINTR)
 			;
-		b.sent_ns = probe_now_ns(CLOCK_MONOTONIC);
+		b.sent_ns = bench_clock_ns(CLOCK_MONOTONIC);
 		probe_record(&p->lag, (int64_t)(b.sent_ns - b.intended_ns));
 		if (probe_pub(c, &b) == -1)
 			return (-1);
