@@ -71,6 +71,7 @@ struct bench_params {
 	unsigned		 ack_every;	/* Kth pub has an id; 0 none */
 	double			 drain_s;	/* wait for deliveries after */
 	unsigned		 spin_us;	/* open loop: wake this early */
+	double			 warmup_s;	/* left out of the figures */
 };
 
 /* Sets the defaults. */
@@ -99,6 +100,13 @@ struct bench_result {
 	struct bench_errors	 err;
 	uint64_t		 errors;	/* sum of err */
 	char			 first_err[64];	/* the first err's code */
+	/*
+	 * With a warm-up, published and delivered count the whole run (all
+	 * of it is checked) and warm_* what came before the measured window,
+	 * which the times, rates, CPU and latency cover alone.
+	 */
+	uint64_t		 warm_published;
+	uint64_t		 warm_delivered;
 	double			 duration_s;	/* start to last pub handled */
 	double			 deliver_s;	/* start to the last delivery */
 	double			 msgs_per_s;

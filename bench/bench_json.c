@@ -166,6 +166,7 @@ bj_params(struct json_buf *b, const struct bench_params *p)
 	    bj_u64(b, &f, "ack_every", p->ack_every) |
 	    bj_dbl(b, &f, "drain", p->drain_s, 3) |
 	    bj_u64(b, &f, "spin_us", p->spin_us) |
+	    bj_dbl(b, &f, "warmup", p->warmup_s, 3) |
 	    json_buf_add(b, "}", 1);
 	return (rc);
 }
@@ -196,6 +197,11 @@ bj_figures(struct json_buf *b, bool *f, const struct bench_result *r)
 	    json_buf_add(b, "}", 1) |
 	    bj_u64(b, f, "lag_dropped", r->lag_dropped) |
 	    bj_u64(b, f, "acks", r->acks) |
+	    bj_key(b, f, "warmup") | json_buf_add(b, "{", 1);
+	g = true;
+	rc |= bj_u64(b, &g, "published", r->warm_published) |
+	    bj_u64(b, &g, "delivered", r->warm_delivered) |
+	    json_buf_add(b, "}", 1) |
 	    bj_dbl(b, f, "duration_s", r->duration_s, 6) |
 	    bj_dbl(b, f, "deliver_s", r->deliver_s, 6) |
 	    bj_dbl(b, f, "msgs_per_s", r->msgs_per_s, 1) |

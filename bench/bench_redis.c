@@ -72,7 +72,9 @@ rd_payload(struct rd_state *s, const unsigned char *p, size_t len)
 	}
 	st->delivered++;
 	st->t_last_ns = s->now;
-	hist_record(&st->lat, s->now > b->ts_ns ? s->now - b->ts_ns : 0);
+	if (bench_measured(s->ctx, b->ts_ns))
+		hist_record(&st->lat, s->now > b->ts_ns ? s->now - b->ts_ns :
+		    0);
 	seqcheck_msg(&st->sc, b->pub, b->seq);
 }
 
@@ -275,7 +277,8 @@ rd_pub_open(struct rd_state *s)
 		due = pacer_due(&s->pacer, now);
 		while (due-- > 0 && !rd_pub_over(s, pacer_next_ns(&s->pacer))) {
 			ts = pacer_take(&s->pacer);
-			hist_record(&s->ps->pacer_lag, now - ts);
+			if (bench_measured(s->ctx, ts))
+				hist_record(&s->ps->pacer_lag, now - ts);
 			if (rd_pub_append(s, ts) != REDIS_OK)
 				return (-1);
 		}
@@ -306,8 +309,7 @@ rd_pub_thread(void *arg)
 	pthread_barrier_wait(&ctx->start);
 	s->limit = p->count > 0 ? bench_share(p->count, p->pubs, s->idx) :
 	    UINT64_MAX;
-	s->end_ns = p->count > 0 ? 0 : ctx->t0_ns +
-	    (uint64_t)(p->duration_s * 1e9);
+	s->end_ns = bench_end_ns(ctx);
 	if (p->rate != 0) {
 		rate = bench_share(p->rate, p->pubs, s->idx);
 		step = 1000000000u / p->rate;

@@ -156,6 +156,16 @@ bench_sub_give_up(struct bench_ctx *ctx, uint64_t now_ns)
 	return (dl != 0 && now_ns > dl);
 }
 
+uint64_t
+bench_end_ns(const struct bench_ctx *ctx)
+{
+	const struct bench_params	*p = ctx->p;
+
+	if (p->count > 0)
+		return (0);
+	return (ctx->t0_ns + (uint64_t)((p->warmup_s + p->duration_s) * 1e9));
+}
+
 void
 bench_pub_done(struct bench_ctx *ctx, unsigned idx, uint64_t n)
 {
@@ -175,21 +185,30 @@ run_err_code(char *dst, size_t len, const char *code, size_t code_len)
 	snprintf(dst, len, "%.*s", (int)code_len, code);
 }
 
+/* Published and delivered so far, from the progress counters. */
+static void
+run_counts(struct bench_ctx *ctx, uint64_t *pub, uint64_t *del)
+{
+	unsigned	i;
+
+	*pub = *del = 0;
+	for (i = 0; i < ctx->p->pubs; i++)
+		*pub += atomic_load_explicit(&ctx->pubc[i].n,
+		    memory_order_relaxed);
+	for (i = 0; i < ctx->p->subs; i++)
+		*del += atomic_load_explicit(&ctx->subc[i].n,
+		    memory_order_relaxed);
+}
+
 /* The progress line: at most 4 a second on a terminal, 1 otherwise. */
 static void
 run_progress(struct bench_ctx *ctx, uint64_t now, uint64_t *last_ns,
     uint64_t *last_pub, uint64_t *last_del, bool tty, bool final)
 {
-	uint64_t	pub = 0, del = 0, dt;
+	uint64_t	pub, del, dt;
 	double		el;
-	unsigned	i;
 
-	for (i = 0; i < ctx->p->pubs; i++)
-		pub += atomic_load_explicit(&ctx->pubc[i].n,
-		    memory_order_relaxed);
-	for (i = 0; i < ctx->p->subs; i++)
-		del += atomic_load_explicit(&ctx->subc[i].n,
-		    memory_order_relaxed);
+	run_counts(ctx, &pub, &del);
 	dt = now - *last_ns;
 	if (!final && dt < (tty ? 250000000u : 1000000000u))
 		return;
@@ -218,31 +237,47 @@ run_rusage_s(void)
 	    (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
 }
 
-void
-bench_drive(struct bench_ctx *ctx, pthread_t *threads, unsigned n,
-    struct bench_result *r)
+/* Where the measured window starts: time, CPU used so far and counts. */
+struct run_mark {
+	uint64_t	ns;
+	double		cpu;		/* ours */
+	double		srv;		/* the server's; < 0 unknown */
+	double		sys;		/* the machine's; < 0 unknown */
+	uint64_t	pub;
+	uint64_t	del;
+};
+
+static void
+run_mark_take(struct bench_ctx *ctx, struct run_mark *m, uint64_t ns)
+{
+	m->ns = ns;
+	m->cpu = run_rusage_s();
+	m->sys = bench_sys_busy_s();
+	m->srv = ctx->server_pid > 0 ? bench_proc_cpu_s(ctx->server_pid) : -1;
+	run_counts(ctx, &m->pub, &m->del);
+}
+
+/*
+ * Shows progress until every thread is done, or stops them on a signal or
+ * a long stall. Takes the mark once the warm-up is over.
+ */
+static void
+run_watch(struct bench_ctx *ctx, struct run_mark *m, bool warm)
 {
 	const struct bench_params	*p = ctx->p;
 	struct timespec			 nap = { 0, 20 * 1000000 };
 	uint64_t			 now, last_ns, lp = 0, ld = 0;
-	uint64_t			 seen = 0, seen_at, t_end = 0;
-	uint64_t			 t_last = 0, sum;
-	double				 cpu0, srv0 = -1, cpu1, srv1, wall;
-	double				 sys0, sys1, other;
+	uint64_t			 seen = 0, seen_at, sum;
 	bool				 tty = isatty(STDERR_FILENO);
-	unsigned			 i;
 
-	cpu0 = run_rusage_s();
-	sys0 = bench_sys_busy_s();
-	if (ctx->server_pid > 0)
-		srv0 = bench_proc_cpu_s(ctx->server_pid);
-	/* A little ahead, so every thread is past the barrier in time. */
-	ctx->t0_ns = bench_now_ns() + 2000000;
-	pthread_barrier_wait(&ctx->start);
 	last_ns = seen_at = ctx->t0_ns;
 	for (;;) {
 		nanosleep(&nap, NULL);
 		now = bench_now_ns();
+		if (warm && now >= ctx->measure_ns) {
+			run_mark_take(ctx, m, now);
+			warm = false;
+		}
 		if (bench_interrupted && !atomic_load(&ctx->stop)) {
 			fprintf(stderr, "\ncallosum-bench: interrupted\n");
 			atomic_store(&ctx->stop, 1);
@@ -268,15 +303,28 @@ bench_drive(struct bench_ctx *ctx, pthread_t *threads, unsigned n,
 			atomic_store(&ctx->stop, 1);
 		}
 	}
-	for (i = 0; i < n; i++)
-		pthread_join(threads[i], NULL);
-	now = bench_now_ns();
-	run_progress(ctx, now, &last_ns, &lp, &ld, tty, true);
-	cpu1 = run_rusage_s();
-	sys1 = bench_sys_busy_s();
-	srv1 = srv0 >= 0 ? bench_proc_cpu_s(ctx->server_pid) : -1;
+	/* Ended inside the warm-up (stopped): the window is empty. */
+	if (warm)
+		run_mark_take(ctx, m, now);
+	run_progress(ctx, bench_now_ns(), &last_ns, &lp, &ld, tty, true);
+}
 
-	/* Collect. */
+static void
+run_first_err(struct bench_result *r, const char *err)
+{
+	if (r->first_err[0] == '\0' && err[0] != '\0')
+		memcpy(r->first_err, err, sizeof(r->first_err));
+}
+
+/* Adds up what the threads counted; returns the last pub handled. */
+static uint64_t
+run_collect(struct bench_ctx *ctx, struct bench_result *r,
+    uint64_t *t_last)
+{
+	const struct bench_params	*p = ctx->p;
+	uint64_t			 t_end = 0;
+	unsigned			 i;
+
 	for (i = 0; i < p->pubs; i++) {
 		struct bench_pubstat	*ps = &ctx->pubst[i];
 
@@ -291,10 +339,9 @@ bench_drive(struct bench_ctx *ctx, pthread_t *threads, unsigned n,
 		hist_merge(&r->pacer_lag, &ps->pacer_lag);
 		if (ps->t_end_ns > t_end)
 			t_end = ps->t_end_ns;
-		if (r->first_err[0] == '\0' && ps->first_err[0] != '\0')
-			memcpy(r->first_err, ps->first_err,
-			    sizeof(r->first_err));
+		run_first_err(r, ps->first_err);
 	}
+	*t_last = 0;
 	for (i = 0; i < p->subs; i++) {
 		struct bench_substat	*ss = &ctx->subst[i];
 
@@ -311,35 +358,66 @@ bench_drive(struct bench_ctx *ctx, pthread_t *threads, unsigned n,
 		hist_merge(&r->lat, &ss->lat);
 		hist_merge(&r->lat_to_router, &ss->lat_to_router);
 		hist_merge(&r->lat_from_router, &ss->lat_from_router);
-		if (ss->t_last_ns > t_last)
-			t_last = ss->t_last_ns;
-		if (r->first_err[0] == '\0' && ss->first_err[0] != '\0')
-			memcpy(r->first_err, ss->first_err,
-			    sizeof(r->first_err));
+		if (ss->t_last_ns > *t_last)
+			*t_last = ss->t_last_ns;
+		run_first_err(r, ss->first_err);
 	}
+	return (t_end);
+}
+
+/* CPU over the window from m to now, as % of one CPU. */
+static void
+run_cpu(struct bench_ctx *ctx, const struct run_mark *m, uint64_t now,
+    struct bench_result *r)
+{
+	struct run_mark	e;
+	double		wall = (now - m->ns) / 1e9, other;
+
+	if (wall <= 0)
+		return;
+	run_mark_take(ctx, &e, now);
+	r->client_cpu_pct = (e.cpu - m->cpu) / wall * 100;
+	if (m->srv >= 0 && e.srv >= 0)
+		r->server_cpu_pct = (e.srv - m->srv) / wall * 100;
+	/*
+	 * What the rest of the machine used meanwhile: a figure taken while
+	 * others ran is not comparable (ticks are coarse: a few % is noise).
+	 */
+	if (m->sys >= 0 && e.sys >= 0 && r->server_cpu_pct >= 0) {
+		other = (e.sys - m->sys) / wall * 100 - r->client_cpu_pct -
+		    r->server_cpu_pct;
+		r->other_cpu_pct = other < 0 ? 0 : other;
+	}
+}
+
+void
+bench_drive(struct bench_ctx *ctx, pthread_t *threads, unsigned n,
+    struct bench_result *r)
+{
+	const struct bench_params	*p = ctx->p;
+	struct run_mark			 m;
+	uint64_t			 now, t_end, t_last;
+	unsigned			 i;
+
+	run_mark_take(ctx, &m, 0);
+	/* A little ahead, so every thread is past the barrier in time. */
+	ctx->t0_ns = m.ns = bench_now_ns() + 2000000;
+	ctx->measure_ns = ctx->t0_ns + (uint64_t)(p->warmup_s * 1e9);
+	pthread_barrier_wait(&ctx->start);
+	run_watch(ctx, &m, p->warmup_s > 0);
+	for (i = 0; i < n; i++)
+		pthread_join(threads[i], NULL);
+	now = bench_now_ns();
+	run_cpu(ctx, &m, now, r);
+	t_end = run_collect(ctx, r, &t_last);
+	r->warm_published = m.pub;
+	r->warm_delivered = m.del;
 	r->expected = r->published * p->subs;
 	r->open_loop = p->rate != 0;
-	if (t_end > ctx->t0_ns)
-		r->duration_s = (t_end - ctx->t0_ns) / 1e9;
-	if (t_last > ctx->t0_ns)
-		r->deliver_s = (t_last - ctx->t0_ns) / 1e9;
-	/* CPU over the whole run, as % of one CPU. */
-	wall = (now - ctx->t0_ns) / 1e9;
-	if (wall > 0) {
-		r->client_cpu_pct = (cpu1 - cpu0) / wall * 100;
-		if (srv0 >= 0 && srv1 >= 0)
-			r->server_cpu_pct = (srv1 - srv0) / wall * 100;
-		/*
-		 * What the rest of the machine used meanwhile: a figure
-		 * taken while others ran is not comparable (ticks are
-		 * coarse: a few % is noise).
-		 */
-		if (sys0 >= 0 && sys1 >= 0 && r->server_cpu_pct >= 0) {
-			other = (sys1 - sys0) / wall * 100 -
-			    r->client_cpu_pct - r->server_cpu_pct;
-			r->other_cpu_pct = other < 0 ? 0 : other;
-		}
-	}
+	if (t_end > m.ns)
+		r->duration_s = (t_end - m.ns) / 1e9;
+	if (t_last > m.ns)
+		r->deliver_s = (t_last - m.ns) / 1e9;
 	bench_result_finish(r);
 }
 
@@ -693,7 +771,8 @@ run_pub_open(struct run_pub *rp)
 			break;
 		}
 		ts = pacer_take(&rp->pacer);
-		hist_record(&rp->st->pacer_lag, now - ts);
+		if (bench_measured(rp->ctx, ts))
+			hist_record(&rp->st->pacer_lag, now - ts);
 		run_pub_append(rp, ts, now);
 	}
 	atomic_store_explicit(&rp->ctx->pubc[rp->idx].n, rp->seq,
@@ -868,8 +947,7 @@ run_pub_thread(void *arg)
 	}
 	rp->limit = p->count > 0 ? bench_share(p->count, p->pubs, rp->idx) :
 	    UINT64_MAX;
-	rp->end_ns = p->count > 0 ? 0 : ctx->t0_ns +
-	    (uint64_t)(p->duration_s * 1e9);
+	rp->end_ns = bench_end_ns(ctx);
 	if (rp->open_loop) {
 		/* Publishers start staggered across one total interval. */
 		rate = bench_share(p->rate, p->pubs, rp->idx);
@@ -990,9 +1068,12 @@ run_sub_frame(void *arg, const unsigned char *body, uint32_t len,
 		}
 		st->delivered++;
 		st->t_last_ns = now;
-		hist_record(&st->lat, now > b->ts_ns ? now - b->ts_ns : 0);
-		if (f.has_ts)
-			run_sub_split(rs, &f, b, now);
+		if (bench_measured(rs->ctx, b->ts_ns)) {
+			hist_record(&st->lat, now > b->ts_ns ?
+			    now - b->ts_ns : 0);
+			if (f.has_ts)
+				run_sub_split(rs, &f, b, now);
+		}
 		seqcheck_msg(&st->sc, b->pub, b->seq);
 		break;
 	case BW_OP_LAG:

@@ -70,6 +70,7 @@ struct bench_ctx {
 
 	pthread_barrier_t		 start;
 	uint64_t			 t0_ns;		/* before the barrier */
+	uint64_t			 measure_ns;	/* t0 + warm-up */
 	uint64_t			*final;		/* per pub: its total */
 	_Atomic unsigned		 pubs_done;
 	_Atomic unsigned		 subs_done;
@@ -87,6 +88,13 @@ static inline uint64_t
 bench_now_ns(void)
 {
 	return (bench_clock_ns(CLOCK_MONOTONIC));
+}
+
+/* A message meant to be sent at ts_ns counts in the latency figures. */
+static inline bool
+bench_measured(const struct bench_ctx *ctx, uint64_t ts_ns)
+{
+	return (ts_ns >= ctx->measure_ns);
 }
 
 /* Allocates the shared state for p's threads. 0 or -1. */
@@ -110,6 +118,8 @@ const struct bench_body *bench_body_check(const struct bench_ctx *,
 bool	bench_sub_complete(struct bench_ctx *, struct bench_substat *);
 /* A subscriber gives up: stop asked, or the drain deadline passed. */
 bool	bench_sub_give_up(struct bench_ctx *, uint64_t now_ns);
+/* When publishers stop by time (warm-up included), or 0: by count. */
+uint64_t bench_end_ns(const struct bench_ctx *);
 /* A publisher is done: final[idx] = n, counted in pubs_done. */
 void	bench_pub_done(struct bench_ctx *, unsigned idx, uint64_t n);
 

@@ -140,8 +140,9 @@ bench_result_finish(struct bench_result *r)
 
 	r->errors = e->err_frames + e->missing_acks + e->gaps + e->dups +
 	    e->reorders + e->lost + e->bad_frames + e->disconnects;
-	r->msgs_per_s = r->duration_s > 0 ?
-	    (double)r->published / r->duration_s : 0;
-	r->deliveries_per_s = r->deliver_s > 0 ?
-	    (double)r->delivered / r->deliver_s : 0;
+	r->msgs_per_s = r->duration_s > 0 && r->published >= r->warm_published ?
+	    (double)(r->published - r->warm_published) / r->duration_s : 0;
+	r->deliveries_per_s = r->deliver_s > 0 &&
+	    r->delivered >= r->warm_delivered ?
+	    (double)(r->delivered - r->warm_delivered) / r->deliver_s : 0;
 }

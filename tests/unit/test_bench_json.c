@@ -273,7 +273,7 @@ test_bench_json_has_every_key(void **state)
 	static const char *const	 params[] = { "socket", "spawn",
 	    "pubs", "subs", "size", "rate", "duration", "count", "cross",
 	    "credit", "overflow", "pin", "json", "redis", "compare", "idle",
-	    "ack_every", "drain", NULL };
+	    "ack_every", "drain", "spin_us", "warmup", NULL };
 	static const char *const	 lat[] = { "p50", "p90", "p99",
 	    "p999", "max", NULL };
 	struct bench_params		 p;
@@ -416,6 +416,46 @@ test_bench_json_peer_has_the_same_shape(void **state)
 	json_buf_free(&b);
 	free(r);
 	free(peer);
+	free(rd);
+}
+
+static void
+test_bench_json_rates_cover_the_window_after_warmup(void **state)
+{
+	struct bench_params	 p;
+	struct bench_result	*r = malloc(sizeof(*r));
+	struct reader		*rd = malloc(sizeof(*rd));
+	struct json_buf		 b;
+
+	(void)state;
+	bench_params_init(&p);
+	p.duration_s = 1;
+	p.warmup_s = 0.5;
+	bench_result_init(r, "callosum");
+	r->published = 1000000;		/* the whole run, all checked */
+	r->delivered = 2000000;
+	r->warm_published = 200000;	/* before the window */
+	r->warm_delivered = 400000;
+	r->duration_s = 1;		/* the window */
+	r->deliver_s = 2;
+	bench_result_finish(r);
+	assert_true(r->msgs_per_s == 800000);
+	assert_true(r->deliveries_per_s == 800000);
+	json_buf_init(&b);
+	assert_int_equal(bench_json(&b, &p, r, NULL), 0);
+	if (!parse(rd, b.data))
+		fail_msg("not JSON: %s", b.data);
+	assert_true(number(rd, "params.warmup") == 0.5);
+	assert_true(number(rd, "published") == 1000000);
+	assert_true(number(rd, "warmup.published") == 200000);
+	assert_true(number(rd, "warmup.delivered") == 400000);
+	assert_true(number(rd, "msgs_per_s") == 800000);
+	/* Counts that cannot be (a window larger than the run): no rate. */
+	r->warm_published = 2000000;
+	bench_result_finish(r);
+	assert_true(r->msgs_per_s == 0);
+	json_buf_free(&b);
+	free(r);
 	free(rd);
 }
 
@@ -669,6 +709,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bench_json_has_every_key),
 		cmocka_unit_test(test_bench_json_peer_has_the_same_shape),
+		cmocka_unit_test(
+		    test_bench_json_rates_cover_the_window_after_warmup),
 		cmocka_unit_test(test_bench_json_reader_rejects_bad_text),
 		cmocka_unit_test(test_bench_json_counts_order_faults_as_errors),
 		cmocka_unit_test(
