@@ -66,6 +66,7 @@ struct bench_params {
 	bool			 pin;
 	bool			 json;
 	const char		*redis_url;	/* passed to a spawned router */
+	const char		*router_config;	/* its --config, or NULL */
 	const char		*compare;	/* "redis" or NULL */
 	unsigned		 idle;
 	unsigned		 ack_every;	/* Kth pub has an id; 0 none */

@@ -161,6 +161,7 @@ bj_params(struct json_buf *b, const struct bench_params *p)
 	    bj_bool(b, &f, "pin", p->pin) |
 	    bj_bool(b, &f, "json", p->json) |
 	    bj_str(b, &f, "redis", p->redis_url) |
+	    bj_str(b, &f, "router_config", p->router_config) |
 	    bj_str(b, &f, "compare", p->compare) |
 	    bj_u64(b, &f, "idle", p->idle) |
 	    bj_u64(b, &f, "ack_every", p->ack_every) |

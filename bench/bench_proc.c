@@ -180,12 +180,12 @@ proc_router_path(char *out, size_t len)
 
 int
 bench_spawn_router(struct bench_proc *pr, const char *dir,
-    const char *redis_url, const cpu_set_t *pin)
+    const char *redis_url, const char *config, const cpu_set_t *pin)
 {
 	struct client_hello	 h = { .agent = "callosum-bench-probe" };
 	struct client		*c;
 	char			 path[PATH_MAX];
-	char			*argv[8];
+	char			*argv[10];
 	const char		*code;
 	uint64_t		 deadline;
 	int			 argc = 0, status;
@@ -208,6 +208,10 @@ bench_spawn_router(struct bench_proc *pr, const char *dir,
 	if (redis_url != NULL) {
 		argv[argc++] = "--redis";
 		argv[argc++] = (char *)redis_url;
+	}
+	if (config != NULL) {
+		argv[argc++] = "--config";	/* the flags above win */
+		argv[argc++] = (char *)config;
 	}
 	argv[argc] = NULL;
 	if ((pr->pid = proc_fork(argv, pr->log, pin, false)) == -1) {

@@ -158,11 +158,11 @@ void	bench_dir_remove(const char *dir);
 int	bench_cpu_split(cpu_set_t *server, cpu_set_t *clients);
 /*
  * Starts callosumd (from $CALLOSUMD, else next to this program) on
- * dir/callosum.sock and waits until it answers hello. -1 with a reason on
- * stderr.
+ * dir/callosum.sock, with --redis and --config when not NULL, and waits
+ * until it answers hello. -1 with a reason on stderr.
  */
 int	bench_spawn_router(struct bench_proc *, const char *dir,
-	    const char *redis_url, const cpu_set_t *pin);
+	    const char *redis_url, const char *config, const cpu_set_t *pin);
 /* Starts redis-server (from PATH) on dir/redis.sock and waits for PING. */
 int	bench_spawn_redis(struct bench_proc *, const char *dir,
 	    const cpu_set_t *pin);

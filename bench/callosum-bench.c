@@ -37,7 +37,8 @@ usage(FILE *f)
 "                      [--duration S | --count N] [--cross PCT] [--credit N]\n"
 "                      [--overflow block|drop] [--pin] [--json] [--redis URL]\n"
 "                      [--compare redis] [--idle N] [--ack-every K]\n"
-"                      [--drain S] [--spin-us U] [--warmup S] [--help]\n"
+"                      [--drain S] [--spin-us U] [--warmup S]\n"
+"                      [--router-config FILE] [--help]\n"
 "Measures a Callosum router: publishers to subscribers on tract "
 "\"external\".\n\n"
 "  --socket PATH    router to measure (default:\n"
@@ -57,6 +58,7 @@ usage(FILE *f)
 "  --pin            spawned server alone on the last CPU, clients on the rest\n"
 "  --json           one JSON object on stdout instead of the summary\n"
 "  --redis URL      passed to the spawned callosumd\n"
+"  --router-config FILE  passed to the spawned callosumd as --config\n"
 "  --compare redis  run the same workload over Redis pub/sub too\n"
 "  --idle N         hold N idle hello'd connections during the run\n"
 "  --ack-every K    every Kth pub carries an id and is acked (default 1024;\n"
@@ -132,7 +134,7 @@ enum {
 	OPT_SOCKET = 256, OPT_SPAWN, OPT_PUBS, OPT_SUBS, OPT_SIZE, OPT_RATE,
 	OPT_DURATION, OPT_COUNT, OPT_CROSS, OPT_CREDIT, OPT_OVERFLOW, OPT_PIN,
 	OPT_JSON, OPT_REDIS, OPT_COMPARE, OPT_IDLE, OPT_ACK_EVERY, OPT_DRAIN,
-	OPT_SPIN_US, OPT_WARMUP, OPT_HELP
+	OPT_SPIN_US, OPT_WARMUP, OPT_ROUTER_CONFIG, OPT_HELP
 };
 
 static const struct option long_opts[] = {
@@ -156,6 +158,7 @@ static const struct option long_opts[] = {
 	{ "drain", required_argument, NULL, OPT_DRAIN },
 	{ "spin-us", required_argument, NULL, OPT_SPIN_US },
 	{ "warmup", required_argument, NULL, OPT_WARMUP },
+	{ "router-config", required_argument, NULL, OPT_ROUTER_CONFIG },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 }
 };
@@ -266,6 +269,9 @@ parse_args(int argc, char **argv, struct bench_params *p)
 				return (-1);
 			p->spin_us = (unsigned)v;
 			break;
+		case OPT_ROUTER_CONFIG:
+			p->router_config = optarg;
+			break;
 		case OPT_WARMUP:
 			if (arg_secs_in("warmup", optarg, true, &p->warmup_s))
 				return (-1);
@@ -299,6 +305,11 @@ parse_args(int argc, char **argv, struct bench_params *p)
 	if (p->warmup_s > 0 && p->count > 0) {
 		fprintf(stderr, "callosum-bench: --warmup is a time: it needs "
 		    "--duration, not --count\n");
+		return (-1);
+	}
+	if (p->router_config != NULL && !p->spawn) {
+		fprintf(stderr, "callosum-bench: --router-config is passed to "
+		    "a spawned router: it needs --spawn\n");
 		return (-1);
 	}
 	if (p->redis_url != NULL && !p->spawn) {
@@ -574,7 +585,7 @@ main(int argc, char **argv)
 	}
 	if (p.spawn) {
 		if (bench_spawn_router(&router, dir, p.redis_url,
-		    p.pin ? &srv_cpus : NULL) == -1) {
+		    p.router_config, p.pin ? &srv_cpus : NULL) == -1) {
 			rc = BENCH_EX_UNAVAILABLE;
 			goto out;
 		}

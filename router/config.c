@@ -92,6 +92,9 @@ static const struct config_key config_keys[] = {
 	/* Zero is meaningful: a blocked pub fails at once. */
 	{ "publish_timeout_ms", CONFIG_INT, CONFIG_FIELD(publish_timeout_ms),
 	  0, UINT_MAX, NULL },
+	/* Zero is the default: block in the kernel when idle. */
+	{ "busy_poll_us", CONFIG_INT, CONFIG_FIELD(busy_poll_us),
+	  0, CONFIG_BUSY_POLL_MAX_US, NULL },
 	{ "breaker_failure_threshold", CONFIG_INT,
 	  CONFIG_FIELD(breaker_failure_threshold), 1, UINT_MAX, NULL },
 	/* Zero is meaningful: an open breaker tries again at once. */
@@ -639,6 +642,7 @@ config_defaults(struct config *c)
 	c->output_limit = 8 * 1024 * 1024;
 	c->max_pending = 1024;
 	c->publish_timeout_ms = 100;
+	c->busy_poll_us = 0;
 	c->breaker_failure_threshold = 5;
 	c->breaker_reset_timeout_ms = 30000;
 	c->breaker_half_open_max = 1;

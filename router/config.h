@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #define CONFIG_MAX_UIDS		64
+#define CONFIG_BUSY_POLL_MAX_US	1000000	/* a second: beyond, it never sleeps */
 #define CONFIG_MAX_TRACTS	256
 
 enum config_result {
@@ -33,6 +34,7 @@ struct config {
 	size_t		 output_limit;		/* 8 MiB */
 	uint64_t	 max_pending;		/* 1024 */
 	unsigned	 publish_timeout_ms;	/* 100 */
+	unsigned	 busy_poll_us;		/* 0: off (ADR 0009) */
 	unsigned	 breaker_failure_threshold;	/* 5 */
 	unsigned	 breaker_reset_timeout_ms;	/* 30000 */
 	unsigned	 breaker_half_open_max;	/* 1 */

@@ -215,6 +215,8 @@ HARNESS_TEST(test_bad_config_exits_64)
 	expect_usage_error("a line without =", "max_pending\n", none);
 	expect_usage_error("balance_threshold = 2x",
 	    "balance_threshold = 2x\n", none);
+	expect_usage_error("busy_poll_us above a second",
+	    "busy_poll_us = 1000001\n", none);
 	expect_usage_error("a missing config file", NULL, missing);
 }
 
@@ -261,6 +263,65 @@ HARNESS_TEST(test_help_and_version_exit_0)
 	if (strstr(out, CALLOSUM_VERSION) == NULL)
 		HFAIL("--version does not print %s: %s", CALLOSUM_VERSION,
 		    out);
+}
+
+/* User + system CPU seconds of pid so far (/proc/PID/stat), or -1. */
+static double
+proc_cpu_s(pid_t pid)
+{
+	char			 path[64], *text, *p;
+	unsigned long long	 ut, st;
+	size_t			 len;
+	double			 s = -1;
+
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	if ((text = harness_read_file(path, &len)) == NULL)
+		return (-1);
+	/* Fields 14 and 15, counted after the ")" that ends the name. */
+	if ((p = strrchr(text, ')')) != NULL && sscanf(p + 2,
+	    "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+	    &ut, &st) == 2)
+		s = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+	free(text);
+	return (s);
+}
+
+/*
+ * busy_poll_us (ADR 0009): the router polls while frames come, serves
+ * them as usual, goes back to sleep once they stop and still drains on
+ * SIGTERM.
+ */
+HARNESS_TEST(test_busy_poll_serves_then_sleeps_and_drains)
+{
+	struct harness	*h = harness_start("busy_poll_us = 2000\n", NULL);
+	struct client	*pub, *sub;
+	msgpack_object	 f;
+	double		 cpu0, cpu1;
+	int		 i, status;
+
+	(void)state;
+	sub = harness_client(h, "polled-sub");
+	pub = harness_client(h, "polled-pub");
+	harness_sub(sub, 1, "external", 10, NULL, 0);
+	for (i = 0; i < 3; i++) {
+		harness_pub(pub, NULL, "external", "polled", NULL);
+		harness_expect_msg(sub, 1, "polled", T, &f);
+	}
+	/* 2 ms after the last frame it blocks: far below a busy CPU. */
+	usleep(100 * 1000);
+	cpu0 = proc_cpu_s(harness_router_pid(h));
+	usleep(1000 * 1000);
+	cpu1 = proc_cpu_s(harness_router_pid(h));
+	assert_true(cpu0 >= 0 && cpu1 >= 0);
+	if (cpu1 - cpu0 > 0.5)
+		HFAIL("an idle router with busy_poll_us used %.2f s of CPU "
+		    "in 1 s", cpu1 - cpu0);
+	status = harness_router_stop(h, SIGTERM, HARNESS_STOP_MS);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		HFAIL("SIGTERM with busy_poll_us: want exit 0, got status %d",
+		    status);
+	harness_expect(sub, "bye", T, &f);
+	harness_expect(pub, "bye", T, &f);
 }
 
 HARNESS_TEST(test_sigterm_right_after_start_exits_0)
@@ -312,6 +373,8 @@ main(void)
 		HARNESS_UNIT_TEST(test_config_file_comments_and_flags_that_win),
 		HARNESS_UNIT_TEST(test_help_and_version_exit_0),
 		HARNESS_UNIT_TEST(test_sigterm_right_after_start_exits_0),
+		HARNESS_UNIT_TEST(
+		    test_busy_poll_serves_then_sleeps_and_drains),
 		HARNESS_UNIT_TEST(test_eids_keep_increasing_after_a_restart),
 	};
 

@@ -273,7 +273,8 @@ test_bench_json_has_every_key(void **state)
 	static const char *const	 params[] = { "socket", "spawn",
 	    "pubs", "subs", "size", "rate", "duration", "count", "cross",
 	    "credit", "overflow", "pin", "json", "redis", "compare", "idle",
-	    "ack_every", "drain", "spin_us", "warmup", NULL };
+	    "ack_every", "drain", "spin_us", "warmup",
+	    "router_config", NULL };
 	static const char *const	 lat[] = { "p50", "p90", "p99",
 	    "p999", "max", NULL };
 	struct bench_params		 p;

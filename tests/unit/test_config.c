@@ -119,6 +119,7 @@ test_config_defaults_match_spec_table(void **state)
 	assert_int_equal(c.output_limit, 8 * 1024 * 1024);
 	assert_int_equal(c.max_pending, 1024);
 	assert_int_equal(c.publish_timeout_ms, 100);
+	assert_int_equal(c.busy_poll_us, 0);
 	assert_int_equal(c.breaker_failure_threshold, 5);
 	assert_int_equal(c.breaker_reset_timeout_ms, 30000);
 	assert_int_equal(c.breaker_half_open_max, 1);
@@ -198,6 +199,7 @@ test_config_set_sets_every_key(void **state)
 	set_ok(&c, "output_limit", "1048576");
 	set_ok(&c, "max_pending", "99");
 	set_ok(&c, "publish_timeout_ms", "0");
+	set_ok(&c, "busy_poll_us", "50");
 	set_ok(&c, "breaker_failure_threshold", "10");
 	set_ok(&c, "breaker_reset_timeout_ms", "1500");
 	set_ok(&c, "breaker_half_open_max", "3");
@@ -230,6 +232,7 @@ test_config_set_sets_every_key(void **state)
 	assert_int_equal(c.output_limit, 1048576);
 	assert_int_equal(c.max_pending, 99);
 	assert_int_equal(c.publish_timeout_ms, 0);
+	assert_int_equal(c.busy_poll_us, 50);
 	assert_int_equal(c.breaker_failure_threshold, 10);
 	assert_int_equal(c.breaker_reset_timeout_ms, 1500);
 	assert_int_equal(c.breaker_half_open_max, 3);
@@ -413,6 +416,8 @@ static const struct {
 	  "redis_timeout_ms: not a positive integer: '0'" },
 	{ "publish_timeout_ms", "-1",
 	  "publish_timeout_ms: not an unsigned integer: '-1'" },
+	{ "busy_poll_us", "1000001",
+	  "busy_poll_us: out of range (0..1000000): '1000001'" },
 	{ "breaker_reset_timeout_ms", "1.5",
 	  "breaker_reset_timeout_ms: not an unsigned integer: '1.5'" },
 	{ "webhook_retries", "many",
