@@ -13,10 +13,19 @@
  * carries the write time; the router's ts splits the way at the router.
  * Prints p50/p90/p99/p99.9/max in microseconds of: the publisher's own
  * lateness, write -> router, write -> delivery, intended -> delivery.
+ *
+ *	callosum-latprobe --gaps SECONDS
+ *
+ * measures the machine instead: one thread per CPU it may use, pinned,
+ * reads the clock in a loop for SECONDS and counts the gaps between two
+ * reads, which are times the thread did not run at all (a VM's host
+ * running something else, interrupts). No router can deliver faster
+ * than these let it: a 2 ms gap at 10 k msg/s makes 20 messages late.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,11 +186,83 @@ probe_print(const char *name, const struct hist *h)
 	    hist_percentile(h, 99.9) / 1e3, h->max / 1e3);
 }
 
+/* One CPU's share of --gaps. */
+struct probe_gaps {
+	pthread_t	th;
+	int		cpu;
+	uint64_t	ns;		/* how long to spin */
+	uint64_t	over[4];	/* gaps over 100 us, 250 us, 1 ms, 2 ms */
+	uint64_t	lost_ns;	/* in gaps over 100 us */
+	uint64_t	max_ns;
+};
+
+static const uint64_t	probe_gap_ns[4] = { 100000, 250000, 1000000,
+    2000000 };
+
+static void *
+probe_gaps_thread(void *arg)
+{
+	struct probe_gaps	*g = arg;
+	cpu_set_t		 one;
+	uint64_t		 t, prev, end, gap;
+	int			 i;
+
+	CPU_ZERO(&one);
+	CPU_SET(g->cpu, &one);
+	(void)sched_setaffinity(0, sizeof(one), &one);
+	prev = bench_clock_ns(CLOCK_MONOTONIC);
+	for (end = prev + g->ns; prev < end; prev = t) {
+		t = bench_clock_ns(CLOCK_MONOTONIC);
+		if ((gap = t - prev) < probe_gap_ns[0])
+			continue;
+		g->lost_ns += gap;
+		if (gap > g->max_ns)
+			g->max_ns = gap;
+		for (i = 0; i < 4; i++)
+			g->over[i] += gap > probe_gap_ns[i];
+	}
+	return (NULL);
+}
+
+static int
+probe_gaps(double secs)
+{
+	static struct probe_gaps	 g[CPU_SETSIZE];
+	cpu_set_t			 mine;
+	int				 cpu, n = 0, i;
+
+	if (sched_getaffinity(0, sizeof(mine), &mine) == -1)
+		return (1);
+	for (cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		if (!CPU_ISSET(cpu, &mine))
+			continue;
+		g[n].cpu = cpu;
+		g[n].ns = (uint64_t)(secs * 1e9);
+		if (pthread_create(&g[n].th, NULL, probe_gaps_thread,
+		    &g[n]) != 0)
+			return (1);
+		n++;
+	}
+	for (i = 0; i < n; i++) {
+		pthread_join(g[i].th, NULL);
+		printf("cpu %d: %.0f s spinning, gaps > 100 us %llu, > 250 us "
+		    "%llu, > 1 ms %llu, > 2 ms %llu, max %.2f ms, %.2f%% of "
+		    "the time lost in them\n", g[i].cpu, secs,
+		    (unsigned long long)g[i].over[0],
+		    (unsigned long long)g[i].over[1],
+		    (unsigned long long)g[i].over[2],
+		    (unsigned long long)g[i].over[3], g[i].max_ns / 1e6,
+		    g[i].lost_ns / (secs * 1e9) * 100);
+	}
+	return (0);
+}
+
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: callosum-latprobe --socket PATH "
-	    "[--rate N (10000)] [--count N (50000)]\n");
+	    "[--rate N (10000)] [--count N (50000)]\n"
+	    "       callosum-latprobe --gaps SECONDS\n");
 	exit(PROBE_EX_USAGE);
 }
 
@@ -192,6 +273,7 @@ main(int argc, char **argv)
 		{ "socket", required_argument, NULL, 's' },
 		{ "rate", required_argument, NULL, 'r' },
 		{ "count", required_argument, NULL, 'n' },
+		{ "gaps", required_argument, NULL, 'g' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct client_hello		 h = { .agent = "callosum-latprobe" };
@@ -200,6 +282,7 @@ main(int argc, char **argv)
 	const char			*path = NULL, *code;
 	pthread_t			 th;
 	uint64_t			 rate = 10000;
+	double				 gaps = 0;
 	int				 ch, rc;
 
 	p.count = 50000;
@@ -214,10 +297,17 @@ main(int argc, char **argv)
 		case 'n':
 			p.count = strtoull(optarg, NULL, 10);
 			break;
+		case 'g':
+			gaps = strtod(optarg, NULL);
+			if (!(gaps > 0 && gaps <= 3600))
+				usage();
+			break;
 		default:
 			usage();
 		}
 	}
+	if (gaps > 0)
+		return (probe_gaps(gaps));
 	if (path == NULL || rate == 0 || rate > 1000000000u || p.count == 0)
 		usage();
 	hist_init(&p.lag);

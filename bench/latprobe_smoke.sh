@@ -1,7 +1,7 @@
 #!/bin/sh
 # latprobe_smoke.sh CALLOSUMD LATPROBE: runs the probe for a moment against
 # a router of its own on a private socket; fails unless every message came
-# back and the four lines were printed.
+# back and the four lines were printed; then --gaps, one line per CPU.
 set -eu
 dir=$(mktemp -d /tmp/latprobe.XXXXXX)
 "$1" --socket "$dir/s" --log-level warn 2>"$dir/log" &
@@ -13,3 +13,7 @@ while [ ! -S "$dir/s" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
 cat "$dir/out"
 grep -q '^delivered 2000 of 2000$' "$dir/out"
 test "$(grep -c ' us$' "$dir/out")" -eq 4
+# The machine probe: one line per CPU we may use.
+"$2" --gaps 0.2 >"$dir/gaps"
+cat "$dir/gaps"
+test "$(grep -c '^cpu [0-9]*: ' "$dir/gaps")" -eq "$(nproc)"
