@@ -114,35 +114,40 @@ assert_exit(int code, int want, const char *what, struct harness_proc *p)
 		    want, code, harness_proc_stdout(p), harness_proc_stderr(p));
 }
 
+/* Runs `callosum pub args`: exit 0 and "EID STORED" on stdout, parsed. */
+static void
+run_pub_eid(struct harness *h, const char *const *args, const char *what,
+    char eid[HARNESS_EID_MAX], char stored[16])
+{
+	struct harness_proc	*p;
+	uint64_t		 ms, seq;
+
+	assert_exit(run_cli(h, "pub", args, NULL, &p), 0, what, p);
+	if (sscanf(harness_proc_stdout(p), "%47s %15s", eid, stored) != 2 ||
+	    !harness_eid_parse(eid, &ms, &seq))
+		HFAIL("%s printed \"%s\", want EID STORED", what,
+		    harness_proc_stdout(p));
+}
+
 HARNESS_TEST(test_cli_pub_prints_eid_and_stored)
 {
 	struct harness		*h = harness_start(NULL, NULL);
-	struct harness_proc	*p;
 	struct client		*s;
 	const char *const	 same[] = { "internal", "hello there", NULL };
 	const char *const	 cross[] = { "--from", "external", "--kind",
 	    "note", "internal", "across", NULL };
 	msgpack_object		 f;
 	char			 eid[HARNESS_EID_MAX], stored[16], got[64];
-	uint64_t		 ms, seq;
 
 	(void)state;
 	s = harness_client(h, "listener");
 	harness_sub(s, 1, "internal", 10, NULL, 0);
-	assert_exit(run_cli(h, "pub", same, NULL, &p), 0, "pub", p);
-	if (sscanf(harness_proc_stdout(p), "%47s %15s", eid, stored) != 2 ||
-	    !harness_eid_parse(eid, &ms, &seq))
-		HFAIL("pub printed \"%s\", want EID STORED",
-		    harness_proc_stdout(p));
+	run_pub_eid(h, same, "pub", eid, stored);
 	assert_string_equal(stored, "none");
 	harness_expect_msg(s, 1, "hello there", T, &f);
 	assert_string_equal(harness_str(&f, "eid", got, sizeof got), eid);
 
-	assert_exit(run_cli(h, "pub", cross, NULL, &p), 0, "pub --from", p);
-	if (sscanf(harness_proc_stdout(p), "%47s %15s", eid, stored) != 2 ||
-	    !harness_eid_parse(eid, &ms, &seq))
-		HFAIL("pub printed \"%s\", want EID STORED",
-		    harness_proc_stdout(p));
+	run_pub_eid(h, cross, "pub --from", eid, stored);
 	assert_string_equal(stored, "memory");
 	harness_expect_msg(s, 1, "across", T, &f);
 	assert_string_equal(harness_str(&f, "eid", got, sizeof got), eid);
