@@ -57,22 +57,28 @@ void		 es_cause(char **cause, const char *fmt, ...)
 		    __attribute__((format(printf, 2, 3)));
 
 /*
- * The memory ring: at most max_events events in strictly increasing eid
+ * The memory ring: at most max_events events and, when max_bytes is not 0,
+ * at most max_bytes bytes of their bodies, in strictly increasing eid
  * order, oldest at the head, each copied into the ring's own arena.
  */
 struct es_mem;
 
-/* A ring of capacity max_events (>= 1), or NULL with *cause set. */
-struct es_mem	*es_mem_new(size_t max_events, enum es_full_policy,
-		    char **cause);
+/*
+ * A ring of at most max_events (>= 1) events and max_bytes body bytes
+ * (0: no byte bound), or NULL with *cause set.
+ */
+struct es_mem	*es_mem_new(size_t max_events, uint64_t max_bytes,
+		    enum es_full_policy, char **cause);
 /* Frees the ring and everything it holds. NULL is a no-op. */
 void		 es_mem_free(struct es_mem *);
 /*
  * Copies ev (borrowed) in at the tail; ev->eid must be greater than every
- * id pushed before (asserted). When full, ES_FULL_DROP_OLDEST evicts the
- * oldest and counts it; ES_FULL_REFUSE counts a refusal and returns -1,
- * leaving the ring as it was. Also -1, with nothing evicted, when memory
- * for the copy runs out.
+ * id pushed before (asserted). When adding it would pass either bound,
+ * ES_FULL_DROP_OLDEST evicts the oldest until both hold with it added,
+ * counting each; ES_FULL_REFUSE counts a refusal and returns -1, leaving
+ * the ring as it was. A body larger than max_bytes on its own is refused
+ * (counted) in both modes. Also -1, with nothing evicted or counted, when
+ * memory for the copy runs out.
  */
 int		 es_mem_push(struct es_mem *, const struct es_event *ev);
 /*
@@ -92,11 +98,13 @@ bool		 es_mem_peek(struct es_mem *, struct es_event *view);
 bool		 es_mem_pop(struct es_mem *);
 /* Events held now. */
 size_t		 es_mem_depth(struct es_mem *);
+/* Body bytes held now. */
+uint64_t	 es_mem_bytes(struct es_mem *);
 /* The greatest id ever pushed, even if since popped or dropped; or zero. */
 void		 es_mem_last_eid(struct es_mem *, struct eid *);
 /* The oldest id held, or zero. */
 void		 es_mem_first_eid(struct es_mem *, struct eid *);
-/* Pushes accepted, dropped and refused, and the depth, into *out. */
+/* Pushes accepted, dropped and refused, depth and bytes, into *out. */
 void		 es_mem_stats(struct es_mem *, struct es_stats *);
 
 #endif

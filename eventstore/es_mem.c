@@ -1,9 +1,11 @@
 /*
  * es_mem: the bounded memory log, in two parts.
  *
- * The index is a ring of slots (eid, record), oldest at the head, eids
- * strictly increasing, so a lookup is a binary search over one array. It
- * starts small and doubles up to max_events.
+ * The index is a ring of slots (eid, record, body length), oldest at the
+ * head, eids strictly increasing, so a lookup is a binary search over one
+ * array. It starts small and doubles up to max_events. The body lengths
+ * keep the byte bound (max_bytes of bodies, SPEC's memlog_max_bytes)
+ * without reading a record to evict it.
  *
  * The records live in an arena: a FIFO chain of 2 MiB segments (huge pages
  * where the kernel grants them), each written front to back. A push copies
@@ -58,9 +60,11 @@ struct es_rec {
 	bool		body_is_str;
 };
 
+/* 32 bytes on LP64: a slot never straddles a cache line. */
 struct es_slot {
 	struct eid	 eid;
 	struct es_rec	*rec;
+	uint32_t	 body_len;	/* counted in es_mem.bytes */
 };
 
 struct es_mem {
@@ -70,11 +74,14 @@ struct es_mem {
 	 * strictly increasing eids. Their records lie in the segments from
 	 * seg_head to seg_tail in the same order; each segment's nrec counts
 	 * its records still held, and only the tail segment may have none
-	 * (then count is 0).
+	 * (then count is 0). bytes is the sum of their body_len, and
+	 * <= max_bytes unless max_bytes is 0.
 	 */
 	struct es_slot		 *v;
 	size_t			  cap;
 	size_t			  max;
+	uint64_t		  max_bytes;	/* 0: no byte bound */
+	uint64_t		  bytes;
 	size_t			  head;
 	size_t			  count;
 	struct es_seg		 *seg_head;
@@ -103,6 +110,8 @@ static struct es_seg	*es_mem_seg_get(struct es_mem *, size_t);
 static void		 es_mem_seg_put(struct es_mem *, struct es_seg *);
 static struct es_rec	*es_mem_reserve(struct es_mem *, size_t);
 static void		 es_mem_drop_head(struct es_mem *);
+static bool		 es_mem_over(struct es_mem *, uint32_t);
+static int		 es_mem_admit(struct es_mem *, uint32_t);
 
 static void	*es_mem_be_open(const struct es_config *, char **);
 static void	 es_mem_be_close(void *);
@@ -127,7 +136,8 @@ const struct es_backend es_mem_backend = {
 };
 
 struct es_mem *
-es_mem_new(size_t max_events, enum es_full_policy full, char **cause)
+es_mem_new(size_t max_events, uint64_t max_bytes, enum es_full_policy full,
+    char **cause)
 {
 	struct es_mem	*m;
 
@@ -142,6 +152,7 @@ es_mem_new(size_t max_events, enum es_full_policy full, char **cause)
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		goto fail;
 	m->max = max_events;
+	m->max_bytes = max_bytes;
 	m->full = full;
 	/*
 	 * cap >= 1 from the start, so ES_FULL_DROP_OLDEST can always make
@@ -494,9 +505,13 @@ es_mem_drop_head(struct es_mem *m)
 
 	/*
 	 * Records are in segment order, so the oldest is in seg_head; the
-	 * slot itself is not read (it is cold: written max_events ago).
+	 * record itself is not read (it is cold: written max_events ago).
+	 * Its slot is, for the body length: when the count bound evicts,
+	 * it is the slot the push writes next anyway.
 	 */
 	assert(m->count > 0 && seg != NULL && seg->nrec > 0);
+	assert(m->bytes >= m->v[m->head].body_len);
+	m->bytes -= m->v[m->head].body_len;
 	if (++m->head == m->cap)
 		m->head = 0;
 	m->count--;
@@ -510,33 +525,61 @@ es_mem_drop_head(struct es_mem *m)
 	es_mem_seg_put(m, seg);
 }
 
+/* Whether adding a body of len would pass a bound. */
+static bool
+es_mem_over(struct es_mem *m, uint32_t len)
+{
+	if (m->count == m->cap)
+		return (true);
+	return (m->max_bytes != 0 && len > m->max_bytes - m->bytes);
+}
+
 /*
- * When the index cannot grow for want of memory, the ring acts as if full
- * at its present size: ES_FULL_DROP_OLDEST evicts (the embedded log never
- * refuses for being full), ES_FULL_REFUSE refuses. Running out of memory
- * for the record itself fails the push in either mode, evicting nothing.
+ * Whether a body of len may come in: 0, or -1 having counted a refusal.
+ * A body larger than max_bytes alone could only come in by emptying the
+ * ring and would still break the bound, so both modes refuse it (the
+ * router's config keeps memlog_max_bytes >= max_frame: it does not
+ * happen there). When the index cannot grow for want of memory, the ring
+ * acts as if full at its present size: ES_FULL_DROP_OLDEST evicts (the
+ * embedded log never refuses for being full), ES_FULL_REFUSE refuses.
+ */
+static int
+es_mem_admit(struct es_mem *m, uint32_t len)
+{
+	if (m->count == m->cap && m->cap < m->max)
+		(void)es_mem_grow(m);
+	if ((m->max_bytes != 0 && len > m->max_bytes) ||
+	    (m->full == ES_FULL_REFUSE && es_mem_over(m, len))) {
+		m->refused++;
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Running out of memory for the record fails the push in either mode,
+ * evicting nothing. The record is reserved before evicting: it counts in
+ * its segment, so no eviction recycles the segment under it.
  */
 int
 es_mem_push(struct es_mem *m, const struct es_event *ev)
 {
 	struct es_slot	*s;
 	struct es_rec	*r;
+	uint32_t	 len = ev->body.ptr != NULL ? ev->body.len : 0;
 	size_t		 need, p;
 
 	/* The front checks the order; the binary search depends on it. */
 	assert(eid_cmp(&ev->eid, &m->last) > 0);
 
-	if (m->count == m->cap && m->cap < m->max)
-		(void)es_mem_grow(m);
-	if (m->count == m->cap && m->full == ES_FULL_REFUSE) {
-		m->refused++;
+	if (es_mem_admit(m, len) == -1)
 		return (-1);
-	}
 	if ((need = es_rec_size(ev)) == SIZE_MAX ||
 	    (r = es_mem_reserve(m, need)) == NULL)
 		return (-1);
 	es_rec_write(r, ev);
-	if (m->count == m->cap) {
+	/* Ends: len <= max_bytes, and an empty ring holds 0 bytes. */
+	while (es_mem_over(m, len)) {
 		es_mem_drop_head(m);
 		m->dropped++;
 	}
@@ -546,6 +589,8 @@ es_mem_push(struct es_mem *m, const struct es_event *ev)
 	s = &m->v[p];
 	s->eid = ev->eid;
 	s->rec = r;
+	s->body_len = len;
+	m->bytes += len;
 	m->count++;
 	m->pushed++;
 	m->last = ev->eid;
@@ -604,6 +649,12 @@ es_mem_depth(struct es_mem *m)
 	return (m->count);
 }
 
+uint64_t
+es_mem_bytes(struct es_mem *m)
+{
+	return (m->bytes);
+}
+
 void
 es_mem_last_eid(struct es_mem *m, struct eid *out)
 {
@@ -627,6 +678,7 @@ es_mem_stats(struct es_mem *m, struct es_stats *out)
 	out->dropped = m->dropped;
 	out->refused = m->refused;
 	out->depth = m->count;
+	out->bytes = m->bytes;
 }
 
 /* The embedded log: everything settles in memory, at once. */
@@ -634,7 +686,8 @@ es_mem_stats(struct es_mem *m, struct es_stats *out)
 static void *
 es_mem_be_open(const struct es_config *cfg, char **cause)
 {
-	return (es_mem_new(cfg->mem_max_events, cfg->mem_full, cause));
+	return (es_mem_new(cfg->mem_max_events, cfg->mem_max_bytes,
+	    cfg->mem_full, cause));
 }
 
 static void

@@ -33,7 +33,10 @@ enum es_stored {
 	ES_STORED_REDIS
 };
 
-/* What the memory ring does when it holds mem_max_events. */
+/*
+ * What the memory ring does when adding an event would pass mem_max_events
+ * or mem_max_bytes.
+ */
 enum es_full_policy {
 	ES_FULL_DROP_OLDEST = 0,	/* the embedded log: evict, count it */
 	ES_FULL_REFUSE			/* a fallback: never drop, refuse */
@@ -75,6 +78,12 @@ typedef void	es_state_cb(void *arg, const char *state, const char *why);
 
 struct es_config {
 	size_t			 mem_max_events;	/* ring capacity, >= 1 */
+	/*
+	 * Bytes of event bodies the ring holds at most (SPEC's
+	 * memlog_max_bytes); 0: no byte bound. Only bodies count, not the
+	 * labels or the record around them.
+	 */
+	uint64_t		 mem_max_bytes;
 	enum es_full_policy	 mem_full;
 	const char		*redis_url;	/* NULL: memory only */
 	const char		*redis_prefix;	/* "callosum:" */
@@ -91,8 +100,9 @@ struct es_stats {
 	uint64_t	 stored_memory;	/* of those, settled in memory */
 	uint64_t	 stored_redis;	/* of those, settled in Redis */
 	uint64_t	 dropped;	/* evicted by ES_FULL_DROP_OLDEST */
-	uint64_t	 refused;	/* refused by ES_FULL_REFUSE */
+	uint64_t	 refused;	/* refused: ring full, body too big */
 	uint64_t	 depth;		/* events the ring holds now */
+	uint64_t	 bytes;		/* body bytes the ring holds now */
 	uint64_t	 fallback_depth;	/* ring events not yet in Redis */
 };
 
@@ -113,7 +123,8 @@ void		 es_close(struct es *);
  * whose eid must be greater than every earlier append's. Returns 0 when it
  * is settled now (*where set, no callback), ES_PENDING when cb(arg, where)
  * will run once later, or -1 when it was refused (ring full in
- * ES_FULL_REFUSE mode, or out of memory; nothing kept, no callback).
+ * ES_FULL_REFUSE mode, a body larger than mem_max_bytes, or out of
+ * memory; nothing kept, no callback).
  */
 int		 es_append(struct es *, const struct es_event *ev,
 		    es_append_cb *cb, void *arg, enum es_stored *where);

@@ -204,6 +204,7 @@ test_es_open_memory_store_starts_empty(void **state)
 	assert_int_equal(st.dropped, 0);
 	assert_int_equal(st.refused, 0);
 	assert_int_equal(st.depth, 0);
+	assert_int_equal(st.bytes, 0);
 	assert_int_equal(st.fallback_depth, 0);
 	es_last_eid(f->es, &e);
 	assert_true(eid_is_zero(&e));
@@ -610,6 +611,7 @@ test_es_stats_count_appends_and_depth(void **state)
 	assert_int_equal(st.dropped, 0);
 	assert_int_equal(st.refused, 0);
 	assert_int_equal(st.depth, 7);
+	assert_int_equal(st.bytes, 7);		/* a 1-byte body each */
 	assert_int_equal(st.fallback_depth, 0);
 }
 
@@ -701,7 +703,7 @@ test_es_mem_pop_takes_the_oldest_in_order(void **state)
 	uint64_t	 ms;
 
 	(void)state;
-	m = es_mem_new(8, ES_FULL_REFUSE, NULL);
+	m = es_mem_new(8, 0, ES_FULL_REFUSE, NULL);
 	assert_non_null(m);
 	assert_false(es_mem_peek(m, &view));
 	assert_false(es_mem_pop(m));
@@ -742,7 +744,7 @@ test_es_mem_grows_a_wrapped_ring_in_order(void **state)
 	size_t		 n, i;
 
 	(void)state;
-	m = es_mem_new(1000, ES_FULL_REFUSE, NULL);
+	m = es_mem_new(1000, 0, ES_FULL_REFUSE, NULL);
 	assert_non_null(m);
 	/* Fill the first array, move the head, then grow while wrapped. */
 	for (ms = 1; ms <= 64; ms++) {
@@ -784,7 +786,7 @@ test_es_mem_grows_a_ring_wrapped_past_half_in_order(void **state)
 	size_t		 n, i;
 
 	(void)state;
-	m = es_mem_new(100, ES_FULL_REFUSE, NULL);
+	m = es_mem_new(100, 0, ES_FULL_REFUSE, NULL);
 	assert_non_null(m);
 	for (ms = 1; ms <= 64; ms++) {
 		ev = mkev(ms, 0);
@@ -874,7 +876,7 @@ test_es_mem_arena_recycles_segments_intact(void **state)
 	(void)state;
 	buf = malloc(cap);
 	assert_non_null(buf);
-	m = es_mem_new(100, ES_FULL_DROP_OLDEST, NULL);
+	m = es_mem_new(100, 0, ES_FULL_DROP_OLDEST, NULL);
 	assert_non_null(m);
 	for (ms = 1; ms <= 5000; ms++) {
 		arena_push(m, ms, buf, cap);
@@ -906,7 +908,7 @@ test_es_mem_arena_takes_records_larger_than_a_segment(void **state)
 	buf = malloc(big);
 	assert_non_null(buf);
 	memset(buf, 'B', big);
-	m = es_mem_new(4, ES_FULL_REFUSE, NULL);
+	m = es_mem_new(4, 0, ES_FULL_REFUSE, NULL);
 	assert_non_null(m);
 	arena_push(m, 1, small, sizeof(small));
 	memset(&proto, 0, sizeof(proto));
@@ -945,7 +947,7 @@ test_es_mem_arena_refills_after_emptying(void **state)
 	int		 round, i;
 
 	(void)state;
-	m = es_mem_new(1000, ES_FULL_REFUSE, NULL);
+	m = es_mem_new(1000, 0, ES_FULL_REFUSE, NULL);
 	assert_non_null(m);
 	for (round = 0; round < 5; round++) {
 		for (i = 0; i < 1000; i++)
@@ -956,6 +958,259 @@ test_es_mem_arena_refills_after_emptying(void **state)
 		assert_int_equal(es_mem_depth(m), 0);
 	}
 	es_mem_free(m);
+}
+
+/* A body of len bytes, the same for every event (bodies are not checked). */
+static char	bbody[4096];
+
+/* Pushes event ms with a body of len bytes (none at all when len is 0). */
+static int
+bpush(struct es_mem *m, uint64_t ms, uint32_t len)
+{
+	struct es_event	proto;
+
+	assert_true(len <= sizeof(bbody));
+	memset(&proto, 0, sizeof(proto));
+	proto.eid.ms = ms;
+	proto.from.ptr = "internal";
+	proto.from.len = 8;
+	if (len > 0) {
+		proto.body.ptr = bbody;
+		proto.body.len = len;
+	}
+	return (es_mem_push(m, &proto));
+}
+
+/* The ring's counters and the body bytes it holds, all at once. */
+static void
+bcheck(struct es_mem *m, uint64_t appended, uint64_t dropped,
+    uint64_t refused, uint64_t depth, uint64_t bytes)
+{
+	struct es_stats	st;
+
+	memset(&st, 0, sizeof(st));
+	es_mem_stats(m, &st);
+	assert_int_equal(st.appended, appended);
+	assert_int_equal(st.dropped, dropped);
+	assert_int_equal(st.refused, refused);
+	assert_int_equal(st.depth, depth);
+	assert_int_equal(st.bytes, bytes);
+	assert_int_equal(es_mem_depth(m), depth);
+	assert_int_equal(es_mem_bytes(m), bytes);
+}
+
+/* The ring holds exactly the ids ms[0..n), in order. */
+static void
+bheld(struct es_mem *m, const uint64_t *ms, size_t n)
+{
+	struct es_event	*out[16];
+	struct eid	 start = { 0, 0 }, end = { UINT64_MAX, UINT64_MAX };
+	size_t		 got, i;
+
+	assert_true(n < 16);
+	got = mem_read(m, &start, &end, 16, out);
+	assert_int_equal(got, n);
+	for (i = 0; i < got; i++)
+		assert_int_equal(out[i]->eid.ms, ms[i]);
+	unref_all(out, got);
+}
+
+static void
+test_es_mem_drop_oldest_at_byte_bound_drops_until_it_fits(void **state)
+{
+	const uint64_t	 held3[] = { 2, 3, 4 }, held5[] = { 4, 5 };
+	const uint64_t	 held6[] = { 4, 5, 6 };
+	struct es_mem	*m;
+	uint64_t	 ms;
+
+	(void)state;
+	m = es_mem_new(100, 1000, ES_FULL_DROP_OLDEST, NULL);
+	assert_non_null(m);
+	for (ms = 1; ms <= 3; ms++)
+		assert_int_equal(bpush(m, ms, 300), 0);
+	bcheck(m, 3, 0, 0, 3, 900);
+	/* 900 + 300 > 1000: one goes. */
+	assert_int_equal(bpush(m, 4, 300), 0);
+	bcheck(m, 4, 1, 0, 3, 900);
+	bheld(m, held3, 3);
+	/* 900 + 700: two go, and 300 + 700 fits exactly. */
+	assert_int_equal(bpush(m, 5, 700), 0);
+	bcheck(m, 5, 3, 0, 2, 1000);
+	bheld(m, held5, 2);
+	/* No body: at the byte bound, it still fits. */
+	assert_int_equal(bpush(m, 6, 0), 0);
+	bcheck(m, 6, 3, 0, 3, 1000);
+	bheld(m, held6, 3);
+	es_mem_free(m);
+}
+
+static void
+test_es_mem_drop_oldest_at_count_bound_keeps_bytes_exact(void **state)
+{
+	const uint64_t	 held5[] = { 3, 4, 5 }, held6[] = { 5, 6 };
+	struct es_mem	*m;
+	uint64_t	 ms;
+
+	(void)state;
+	m = es_mem_new(3, 1000, ES_FULL_DROP_OLDEST, NULL);
+	assert_non_null(m);
+	for (ms = 1; ms <= 5; ms++)
+		assert_int_equal(bpush(m, ms, 100), 0);
+	bcheck(m, 5, 2, 0, 3, 300);
+	bheld(m, held5, 3);
+	/* Full by count: one goes; 200 + 900 still too much: one more. */
+	assert_int_equal(bpush(m, 6, 900), 0);
+	bcheck(m, 6, 4, 0, 2, 1000);
+	bheld(m, held6, 2);
+	es_mem_free(m);
+}
+
+static void
+test_es_mem_refuse_at_byte_bound_keeps_everything(void **state)
+{
+	const uint64_t	 held[] = { 1, 2, 3, 5, 7 };
+	struct es_mem	*m;
+	uint64_t	 ms;
+
+	(void)state;
+	m = es_mem_new(100, 1000, ES_FULL_REFUSE, NULL);
+	assert_non_null(m);
+	for (ms = 1; ms <= 3; ms++)
+		assert_int_equal(bpush(m, ms, 300), 0);
+	assert_int_equal(bpush(m, 4, 300), -1);
+	bcheck(m, 3, 0, 1, 3, 900);
+	assert_int_equal(bpush(m, 5, 100), 0);	/* exactly at the bound */
+	assert_int_equal(bpush(m, 6, 1), -1);
+	assert_int_equal(bpush(m, 7, 0), 0);	/* no body: no bytes */
+	bcheck(m, 5, 0, 2, 5, 1000);
+	bheld(m, held, 5);
+	es_mem_free(m);
+}
+
+static void
+test_es_mem_refuse_at_count_bound_with_bytes_left(void **state)
+{
+	const uint64_t	 held[] = { 1, 2 };
+	struct es_mem	*m;
+
+	(void)state;
+	m = es_mem_new(2, 1000, ES_FULL_REFUSE, NULL);
+	assert_non_null(m);
+	assert_int_equal(bpush(m, 1, 10), 0);
+	assert_int_equal(bpush(m, 2, 10), 0);
+	assert_int_equal(bpush(m, 3, 10), -1);
+	bcheck(m, 2, 0, 1, 2, 20);
+	bheld(m, held, 2);
+	/* Popping gives the count and the bytes back. */
+	assert_true(es_mem_pop(m));
+	assert_int_equal(bpush(m, 4, 990), 0);
+	bcheck(m, 3, 0, 1, 2, 1000);
+	es_mem_free(m);
+}
+
+/*
+ * A body larger than the byte bound on its own is refused in both modes,
+ * and the drop ring evicts nothing for it.
+ */
+static void
+test_es_mem_body_over_max_bytes_is_refused_in_both_modes(void **st)
+{
+	const uint64_t	 one[] = { 1 }, last[] = { 3 };
+	struct es_mem	*m;
+
+	(void)st;
+	m = es_mem_new(10, 100, ES_FULL_DROP_OLDEST, NULL);
+	assert_non_null(m);
+	assert_int_equal(bpush(m, 1, 50), 0);
+	assert_int_equal(bpush(m, 2, 101), -1);
+	bcheck(m, 1, 0, 1, 1, 50);
+	bheld(m, one, 1);
+	assert_int_equal(bpush(m, 3, 100), 0);	/* the whole bound: fits */
+	bcheck(m, 2, 1, 1, 1, 100);
+	bheld(m, last, 1);
+	es_mem_free(m);
+
+	m = es_mem_new(10, 100, ES_FULL_REFUSE, NULL);
+	assert_non_null(m);
+	assert_int_equal(bpush(m, 1, 50), 0);
+	assert_int_equal(bpush(m, 2, 101), -1);
+	assert_int_equal(bpush(m, 3, 100), -1);	/* 50 + 100 > 100 */
+	bcheck(m, 1, 0, 2, 1, 50);
+	bheld(m, one, 1);
+	es_mem_free(m);
+}
+
+static void
+test_es_mem_pop_gives_back_body_bytes(void **state)
+{
+	struct es_mem	*m;
+	uint64_t	 ms;
+
+	(void)state;
+	m = es_mem_new(10, 0, ES_FULL_REFUSE, NULL);	/* no byte bound */
+	assert_non_null(m);
+	for (ms = 1; ms <= 4; ms++)
+		assert_int_equal(bpush(m, ms, (uint32_t)ms * 1000), 0);
+	bcheck(m, 4, 0, 0, 4, 10000);
+	assert_true(es_mem_pop(m));
+	assert_int_equal(es_mem_bytes(m), 9000);
+	while (es_mem_pop(m))
+		;
+	bcheck(m, 4, 0, 0, 0, 0);
+	es_mem_free(m);
+}
+
+/*
+ * The issue's case: 800 cross-tract pubs of 1 MiB held 800 MiB of bodies
+ * in a ring bounded only by count. With 8 MiB of bodies allowed, the log
+ * holds the last 8, and reads return exactly those.
+ */
+static void
+test_es_800_pubs_of_1_mib_hold_at_most_max_bytes(void **state)
+{
+	const uint32_t		 mib = 1u << 20;
+	struct es_config	 cfg;
+	struct es_event		 proto, *out[16];
+	struct es_stats		 st;
+	struct es		*es;
+	struct es_read_result	 res;
+	struct es_query		 q;
+	char			*body;
+	uint64_t		 ms;
+	size_t			 i;
+
+	(void)state;
+	assert_non_null(body = calloc(1, mib));
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.mem_max_events = 1000000;
+	cfg.mem_max_bytes = (uint64_t)8 * mib;
+	assert_non_null(es = es_open(&cfg, NULL));
+	memset(&proto, 0, sizeof(proto));
+	proto.body.ptr = body;
+	proto.body.len = mib;
+	for (ms = 1; ms <= 800; ms++) {
+		proto.eid.ms = ms;
+		assert_int_equal(es_append(es, &proto, NULL, NULL, NULL), 0);
+		es_get_stats(es, &st);
+		assert_true(st.bytes <= cfg.mem_max_bytes);
+	}
+	assert_int_equal(st.appended, 800);
+	assert_int_equal(st.dropped, 792);
+	assert_int_equal(st.refused, 0);
+	assert_int_equal(st.depth, 8);
+	assert_int_equal(st.bytes, (uint64_t)8 * mib);
+	memset(&q, 0, sizeof(q));
+	q.to.ms = UINT64_MAX;
+	q.max = 16;
+	assert_int_equal(es_read(es, &q, out, &res, NULL, NULL), 0);
+	assert_int_equal(res.n, 8);
+	for (i = 0; i < res.n; i++) {
+		assert_int_equal(out[i]->eid.ms, 793 + i);
+		assert_int_equal(out[i]->body.len, mib);
+	}
+	unref_all(out, res.n);
+	es_close(es);
+	free(body);
 }
 
 static void
@@ -1072,6 +1327,19 @@ main(void)
 		cmocka_unit_test(
 		    test_es_mem_arena_takes_records_larger_than_a_segment),
 		cmocka_unit_test(test_es_mem_arena_refills_after_emptying),
+		cmocka_unit_test(
+		    test_es_mem_drop_oldest_at_byte_bound_drops_until_it_fits),
+		cmocka_unit_test(
+		    test_es_mem_drop_oldest_at_count_bound_keeps_bytes_exact),
+		cmocka_unit_test(
+		    test_es_mem_refuse_at_byte_bound_keeps_everything),
+		cmocka_unit_test(
+		    test_es_mem_refuse_at_count_bound_with_bytes_left),
+		cmocka_unit_test(
+		    test_es_mem_body_over_max_bytes_is_refused_in_both_modes),
+		cmocka_unit_test(test_es_mem_pop_gives_back_body_bytes),
+		cmocka_unit_test(
+		    test_es_800_pubs_of_1_mib_hold_at_most_max_bytes),
 		cmocka_unit_test(
 		    test_es_event_new_copies_fields_nul_terminated),
 	};
