@@ -1,6 +1,6 @@
 /*
  * es: the front of the event log. It checks the public contract once (ids
- * only go up, ranges are well formed) and hands each call to the backend
+ * only go up, ranges are well formed, nothing new while closing) and hands each call to the backend
  * picked at es_open: the memory ring now; Redis, with the ring as its
  * fallback, in a later issue.
  */
@@ -16,6 +16,7 @@ struct es {
 	const struct es_backend	*b;
 	void			*be;	/* b's state, freed by b->close */
 	struct eid		 last;	/* greatest id accepted, or the floor */
+	bool			 closing;	/* in es_close: no new work */
 	es_state_cb		*state_cb;
 	void			*state_arg;
 	struct event_base	*base;
@@ -69,11 +70,17 @@ es_open_backend(const struct es_backend *b, const struct es_config *cfg,
 	return (es);
 }
 
+/*
+ * The backend calls back everything still pending before its close
+ * returns; those callbacks may reach es_append and es_read, which refuse
+ * while closing, so the backend gets no new work in the middle of it.
+ */
 void
 es_close(struct es *es)
 {
 	if (es == NULL)
 		return;
+	es->closing = true;
 	es->b->close(es->be);
 	free(es);
 }
@@ -107,10 +114,11 @@ es_append(struct es *es, const struct es_event *ev, es_append_cb *cb,
 	 * here: a backend learns ids only through this front, so asking it
 	 * again on every append (a call through the table) is not needed.
 	 */
-	if (eid_cmp(&ev->eid, &es->last) <= 0)
+	if (es->closing || eid_cmp(&ev->eid, &es->last) <= 0)
 		return (-1);
 	if ((r = es->b->append(es->be, ev, cb, arg, &w)) == -1)
 		return (-1);
+	assert(r == 0 || (r == ES_PENDING && cb != NULL));
 	/* Accepted (now or pending): the order moves on either way. */
 	es->last = ev->eid;
 	if (r == 0 && where != NULL)
@@ -123,10 +131,16 @@ int
 es_read(struct es *es, const struct es_query *q, struct es_event **out,
     struct es_read_result *res, es_read_cb *cb, void *arg)
 {
+	int	r;
+
 	memset(res, 0, sizeof(*res));
+	if (es->closing)
+		return (-1);
 	if (q->max == 0 || eid_cmp(&q->from, &q->to) > 0)
 		return (0);
-	return (es->b->read(es->be, q, out, res, cb, arg));
+	r = es->b->read(es->be, q, out, res, cb, arg);
+	assert(r == 0 || r == -1 || (r == ES_PENDING && cb != NULL));
+	return (r);
 }
 
 void

@@ -19,13 +19,23 @@
 /*
  * A backend, picked by es_open. Each entry takes the state open returned.
  * The front has already checked what the public contract promises (eids
- * increasing, from <= to, max >= 1), so backends may assert it.
+ * increasing, from <= to, max >= 1, not closing), so backends may assert it.
+ *
+ * Every append or read a backend answered with ES_PENDING is called back
+ * exactly once: later from the loop, or from close, whichever comes first.
+ * Nothing else calls back, and never from inside the call that started it.
  */
 struct es_backend {
 	const char	*name;		/* es_stats.backend: static storage */
 	/* The backend state, or NULL with *cause set (config borrowed). */
 	void		*(*open)(const struct es_config *, char **cause);
-	/* Frees the state and drops its references; no callback runs. */
+	/*
+	 * Calls back every append still pending with (-1, ES_STORED_NONE) and
+	 * every read still out with status -1 (evs NULL, *res zero), each
+	 * once, as hiredis's async free answers its pending commands with
+	 * NULL replies; then frees the state and drops its references. Those
+	 * callbacks may reach the front, which refuses new work meanwhile.
+	 */
 	void		 (*close)(void *);
 	/* As es_append; where is never NULL. */
 	int		 (*append)(void *, const struct es_event *,

@@ -690,6 +690,7 @@ es_mem_be_open(const struct es_config *cfg, char **cause)
 	    cfg->mem_full, cause));
 }
 
+/* Nothing here is ever pending, so there is nothing to call back. */
 static void
 es_mem_be_close(void *be)
 {

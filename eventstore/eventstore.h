@@ -8,7 +8,8 @@
  *
  * Calls that may complete later follow one rule: they either finish at
  * once (and never call back) or return ES_PENDING and call back exactly
- * once, later, from the event loop.
+ * once, later, from the event loop, or from es_close if that comes first
+ * (with status -1): every pending callback runs before es_close returns.
  */
 #ifndef CALLOSUM_EVENTSTORE_H
 #define CALLOSUM_EVENTSTORE_H
@@ -42,8 +43,13 @@ enum es_full_policy {
 	ES_FULL_REFUSE			/* a fallback: never drop, refuse */
 };
 
-/* Called once when a pending append is settled. */
-typedef void	es_append_cb(void *arg, enum es_stored where);
+/*
+ * The outcome of a pending append, called once. status 0: settled, held at
+ * where. status -1: failed, where is ES_STORED_NONE and the store keeps
+ * nothing of it and never will: a backend could not keep it, or the store
+ * was closed with it unsettled.
+ */
+typedef void	es_append_cb(void *arg, int status, enum es_stored where);
 /*
  * Decides whether a read returns an event, from a borrowed view of it
  * (fields not NUL-terminated, valid during the call only).
@@ -69,7 +75,8 @@ struct es_read_result {
 /*
  * Called once with the outcome of a pending read: the events (each refcnt
  * 1: the callee unrefs) and what was looked at, or status -1 with nothing
- * when the read failed.
+ * (evs NULL, *res zero) when the read failed or the store was closed with
+ * it still out.
  */
 typedef void	es_read_cb(void *arg, struct es_event **evs,
 		    const struct es_read_result *res, int status);
@@ -112,19 +119,25 @@ struct es_stats {
  */
 struct es	*es_open(const struct es_config *, char **cause);
 /*
- * Closes the store, dropping its references. A read still out is called
- * back (n = 0, status -1) before es_close returns, so its owner can free
- * what it left orphaned; pending appends are not called back.
+ * Closes the store, dropping its references. Before es_close returns,
+ * every append still pending is called back once with status -1, and every
+ * read still out once with status -1 (no events), so their owners can free
+ * what they left orphaned. Those callbacks may call es_append and es_read,
+ * which then fail at once (-1, no callback), and nothing else of this
+ * store; es_close itself must not be called from a store callback. NULL is
+ * a no-op.
  */
 void		 es_close(struct es *);
 
 /*
  * Appends ev (borrowed: the store copies what it keeps before returning),
  * whose eid must be greater than every earlier append's. Returns 0 when it
- * is settled now (*where set, no callback), ES_PENDING when cb(arg, where)
- * will run once later, or -1 when it was refused (ring full in
- * ES_FULL_REFUSE mode, a body larger than mem_max_bytes, or out of
- * memory; nothing kept, no callback).
+ * is settled now (*where set, no callback), ES_PENDING when
+ * cb(arg, status, where) will run once later with its outcome, or -1 when
+ * it was refused (ring full in ES_FULL_REFUSE mode, a body larger than
+ * mem_max_bytes, out of memory, or the store closing; nothing kept, no
+ * callback). cb may be NULL only for a store that never answers later
+ * (the memory backend). where may be NULL.
  */
 int		 es_append(struct es *, const struct es_event *ev,
 		    es_append_cb *cb, void *arg, enum es_stored *where);
@@ -137,9 +150,10 @@ int		 es_append(struct es *, const struct es_event *ev,
  * out[0..res->n) filled (each refcnt 1: the caller unrefs) when it can
  * answer now, ES_PENDING when cb will run once later with them instead
  * (q and out are not used after the call returns: the events come in cb's
- * evs; filter_arg must stay valid until then), or -1 on error (nothing
- * returned; *res then holds no events, and what it says was looked at
- * means nothing). out must have room for q->max events.
+ * evs; filter_arg must stay valid until then), or -1 on error or while
+ * the store is closing (nothing returned; *res then holds no events, and
+ * what it says was looked at means nothing). out must have room for q->max
+ * events. cb may be NULL only for a store that never answers later.
  */
 int		 es_read(struct es *, const struct es_query *q,
 		    struct es_event **out, struct es_read_result *res,

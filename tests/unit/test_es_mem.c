@@ -30,7 +30,7 @@ struct fix {
 static struct es_event	*mkev(uint64_t, uint64_t);
 static struct es_event	*fix_ev(struct fix *, uint64_t, uint64_t);
 static int		 fix_open(void **, size_t, enum es_full_policy);
-static void		 append_cb(void *, enum es_stored);
+static void		 append_cb(void *, int, enum es_stored);
 static void		 read_cb(void *, struct es_event **,
 			    const struct es_read_result *, int);
 static int		 fix_read(struct fix *, const struct eid *,
@@ -123,10 +123,11 @@ teardown(void **state)
 }
 
 static void
-append_cb(void *arg, enum es_stored where)
+append_cb(void *arg, int status, enum es_stored where)
 {
 	struct fix	*f = arg;
 
+	(void)status;
 	(void)where;
 	f->append_cbs++;
 }
