@@ -1,8 +1,9 @@
 /*
  * es: the front of the event log. It checks the public contract once (ids
- * only go up, ranges are well formed, nothing new while closing) and hands each call to the backend
- * picked at es_open: the memory ring now; Redis, with the ring as its
- * fallback, in a later issue.
+ * only go up, ranges are well formed, nothing new while closing), hands
+ * each call to the backend picked at es_open (es_config.backend, or the
+ * memory ring; Redis, with the ring as its fallback, in a later issue), and
+ * passes the backend's state changes on to the router.
  */
 #include <assert.h>
 #include <stdarg.h>
@@ -16,13 +17,16 @@ struct es {
 	const struct es_backend	*b;
 	void			*be;	/* b's state, freed by b->close */
 	struct eid		 last;	/* greatest id accepted, or the floor */
+	enum es_state		 state;	/* the backend's last report */
 	bool			 closing;	/* in es_close: no new work */
 	es_state_cb		*state_cb;
 	void			*state_arg;
 	struct event_base	*base;
 };
 
-static void	es_last(struct es *, struct eid *);
+static struct es	*es_open_backend(const struct es_backend *,
+			    const struct es_config *, char **);
+static void		 es_last(struct es *, struct eid *);
 
 void
 es_cause(char **cause, const char *fmt, ...)
@@ -37,9 +41,12 @@ es_cause(char **cause, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* A backend in the config wins: it is how tests plug a fake in. */
 struct es *
 es_open(const struct es_config *cfg, char **cause)
 {
+	if (cfg->backend != NULL)
+		return (es_open_backend(cfg->backend, cfg, cause));
 	if (cfg->redis_url != NULL) {
 		es_cause(cause, "redis backend not built yet");
 		return (NULL);
@@ -47,7 +54,8 @@ es_open(const struct es_config *cfg, char **cause)
 	return (es_open_backend(&es_mem_backend, cfg, cause));
 }
 
-struct es *
+/* The callback is in place before open, which may report a state. */
+static struct es *
 es_open_backend(const struct es_backend *b, const struct es_config *cfg,
     char **cause)
 {
@@ -61,7 +69,8 @@ es_open_backend(const struct es_backend *b, const struct es_config *cfg,
 	es->state_cb = cfg->state_cb;
 	es->state_arg = cfg->state_arg;
 	es->base = cfg->base;
-	if ((es->be = b->open(cfg, cause)) == NULL) {
+	es->state = ES_STATE_DIRECT;
+	if ((es->be = b->open(es, cfg, cause)) == NULL) {
 		free(es);
 		return (NULL);
 	}
@@ -83,6 +92,31 @@ es_close(struct es *es)
 	es->closing = true;
 	es->b->close(es->be);
 	free(es);
+}
+
+void
+es_backend_state(struct es *es, enum es_state state, const char *why)
+{
+	assert(state == ES_STATE_DIRECT || state == ES_STATE_FALLBACK ||
+	    state == ES_STATE_RESYNC);
+	if (state == es->state)
+		return;
+	es->state = state;
+	if (es->state_cb != NULL && !es->closing)
+		es->state_cb(es->state_arg, state, why);
+}
+
+enum es_state
+es_get_state(struct es *es)
+{
+	return (es->state);
+}
+
+void
+es_set_state_cb(struct es *es, es_state_cb *cb, void *arg)
+{
+	es->state_cb = cb;
+	es->state_arg = arg;
 }
 
 /* The greatest id accepted here or known to the backend. */
@@ -162,6 +196,7 @@ es_get_stats(struct es *es, struct es_stats *out)
 
 	es->b->stats(es->be, &s);
 	s.backend = es->b->name;
+	s.state = es->state;
 	*out = s;
 }
 
@@ -175,6 +210,20 @@ es_stored_name(enum es_stored where)
 		return ("memory");
 	case ES_STORED_REDIS:
 		return ("redis");
+	}
+	return ("unknown");
+}
+
+const char *
+es_state_name(enum es_state state)
+{
+	switch (state) {
+	case ES_STATE_DIRECT:
+		return ("direct");
+	case ES_STATE_FALLBACK:
+		return ("fallback");
+	case ES_STATE_RESYNC:
+		return ("resync");
 	}
 	return ("unknown");
 }

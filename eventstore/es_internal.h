@@ -1,9 +1,10 @@
 /*
  * es_internal: what eventstore's own files share and the public header
- * keeps quiet: the backend table (the seam where tests plug a fake and
- * Redis plugs in), the front's constructor over a given backend, and the
- * bounded memory ring that is both the embedded log and, later, the Redis
- * fallback. Nothing outside eventstore/ and its unit tests includes this.
+ * keeps quiet: the backend table (the seam where tests plug a fake, through
+ * es_config.backend, and Redis plugs in), how a backend reports its state
+ * to the front, and the bounded memory ring that is both the embedded log
+ * and, later, the Redis fallback. Nothing outside eventstore/ and its unit
+ * tests includes this.
  */
 #ifndef CALLOSUM_ES_INTERNAL_H
 #define CALLOSUM_ES_INTERNAL_H
@@ -27,8 +28,13 @@
  */
 struct es_backend {
 	const char	*name;		/* es_stats.backend: static storage */
-	/* The backend state, or NULL with *cause set (config borrowed). */
-	void		*(*open)(const struct es_config *, char **cause);
+	/*
+	 * The backend state, or NULL with *cause set (config borrowed).
+	 * front (borrowed) outlives the state: the backend reports its state
+	 * changes with es_backend_state(front, ...), even from inside open.
+	 */
+	void		*(*open)(struct es *front, const struct es_config *,
+			    char **cause);
 	/*
 	 * Calls back every append still pending with (-1, ES_STORED_NONE) and
 	 * every read still out with status -1 (evs NULL, *res zero), each
@@ -56,11 +62,13 @@ struct es_backend {
 extern const struct es_backend es_mem_backend;
 
 /*
- * es_open over a given backend table (borrowed: it must outlive the
- * store). es_open calls this; tests call it with a fake.
+ * A backend's report of where writes go now, why (borrowed, may be NULL)
+ * saying what caused it. The front records it and calls the state
+ * callback only when it differs from the last; while closing it records
+ * it and calls nothing.
  */
-struct es	*es_open_backend(const struct es_backend *,
-		    const struct es_config *, char **cause);
+void		 es_backend_state(struct es *front, enum es_state,
+		    const char *why);
 
 /* Sets *cause (if cause is not NULL) to a malloc'd message, or NULL. */
 void		 es_cause(char **cause, const char *fmt, ...)

@@ -113,7 +113,8 @@ static void		 es_mem_drop_head(struct es_mem *);
 static bool		 es_mem_over(struct es_mem *, uint32_t);
 static int		 es_mem_admit(struct es_mem *, uint32_t);
 
-static void	*es_mem_be_open(const struct es_config *, char **);
+static void	*es_mem_be_open(struct es *, const struct es_config *,
+		    char **);
 static void	 es_mem_be_close(void *);
 static int	 es_mem_be_append(void *, const struct es_event *,
 		    es_append_cb *, void *, enum es_stored *);
@@ -683,9 +684,11 @@ es_mem_stats(struct es_mem *m, struct es_stats *out)
 
 /* The embedded log: everything settles in memory, at once. */
 
+/* The ring never changes state: the front's direct is right. */
 static void *
-es_mem_be_open(const struct es_config *cfg, char **cause)
+es_mem_be_open(struct es *front, const struct es_config *cfg, char **cause)
 {
+	(void)front;
 	return (es_mem_new(cfg->mem_max_events, cfg->mem_max_bytes,
 	    cfg->mem_full, cause));
 }

@@ -22,6 +22,7 @@
 #include "eventstore/es_event.h"
 
 struct es;
+struct es_backend;
 struct event_base;
 
 /* Negative, so that it is never a count of events read. */
@@ -41,6 +42,13 @@ enum es_stored {
 enum es_full_policy {
 	ES_FULL_DROP_OLDEST = 0,	/* the embedded log: evict, count it */
 	ES_FULL_REFUSE			/* a fallback: never drop, refuse */
+};
+
+/* Where writes go. A memory-only store is always direct. */
+enum es_state {
+	ES_STATE_DIRECT = 0,	/* to the primary backend */
+	ES_STATE_FALLBACK,	/* primary unreachable: held in memory */
+	ES_STATE_RESYNC		/* writing the memory events back */
 };
 
 /*
@@ -80,8 +88,13 @@ struct es_read_result {
  */
 typedef void	es_read_cb(void *arg, struct es_event **evs,
 		    const struct es_read_result *res, int status);
-/* State changes of the store, for the one log line the router writes. */
-typedef void	es_state_cb(void *arg, const char *state, const char *why);
+/*
+ * A change of the store's state, for the one log line the router writes;
+ * why (borrowed, for the call; may be NULL) says what caused it. Called
+ * only on a change, from the loop, or from inside es_open when the
+ * backend starts in another state than direct; never from es_close.
+ */
+typedef void	es_state_cb(void *arg, enum es_state state, const char *why);
 
 struct es_config {
 	size_t			 mem_max_events;	/* ring capacity, >= 1 */
@@ -92,12 +105,18 @@ struct es_config {
 	 */
 	uint64_t		 mem_max_bytes;
 	enum es_full_policy	 mem_full;
+	/*
+	 * The backend (borrowed: it must outlive the store). NULL: the
+	 * memory ring (Redis when redis_url is set, later). Tests plug a
+	 * fake here.
+	 */
+	const struct es_backend	*backend;
 	const char		*redis_url;	/* NULL: memory only */
 	const char		*redis_prefix;	/* "callosum:" */
 	uint64_t		 redis_maxlen;	/* 0: keep all */
 	unsigned		 redis_timeout_ms;
 	struct event_base	*base;		/* for async backends */
-	es_state_cb		*state_cb;	/* may be NULL */
+	es_state_cb		*state_cb;	/* NULL: none, es_set_state_cb */
 	void			*state_arg;
 };
 
@@ -111,11 +130,14 @@ struct es_stats {
 	uint64_t	 depth;		/* events the ring holds now */
 	uint64_t	 bytes;		/* body bytes the ring holds now */
 	uint64_t	 fallback_depth;	/* ring events not yet in Redis */
+	enum es_state	 state;		/* as es_get_state */
 };
 
 /*
- * Opens a store. The config is borrowed (strings are copied). Returns NULL
- * with *cause (caller frees) set when it cannot be used.
+ * Opens a store over cfg->backend, or the one cfg picks. The config is
+ * borrowed (strings are copied). Returns NULL with *cause (caller frees)
+ * set when it cannot be used. The state callback may run before es_open
+ * returns (a backend that starts in fallback).
  */
 struct es	*es_open(const struct es_config *, char **cause);
 /*
@@ -124,8 +146,8 @@ struct es	*es_open(const struct es_config *, char **cause);
  * read still out once with status -1 (no events), so their owners can free
  * what they left orphaned. Those callbacks may call es_append and es_read,
  * which then fail at once (-1, no callback), and nothing else of this
- * store; es_close itself must not be called from a store callback. NULL is
- * a no-op.
+ * store; es_close itself must not be called from a store callback. No
+ * state callback runs from here. NULL is a no-op.
  */
 void		 es_close(struct es *);
 
@@ -166,5 +188,16 @@ void		 es_first_eid(struct es *, struct eid *out);
 void		 es_get_stats(struct es *, struct es_stats *out);
 /* The name of a stored state: "none", "memory", "redis". */
 const char	*es_stored_name(enum es_stored);
+
+/* Where writes go now; ES_STATE_DIRECT until a backend says otherwise. */
+enum es_state	 es_get_state(struct es *);
+/*
+ * Replaces the state callback (the one es_config gave, or NULL) with cb
+ * and arg; cb NULL: no callback. Past changes are not replayed: read
+ * es_get_state.
+ */
+void		 es_set_state_cb(struct es *, es_state_cb *cb, void *arg);
+/* The name of a state: "direct", "fallback", "resync". */
+const char	*es_state_name(enum es_state);
 
 #endif

@@ -81,10 +81,11 @@ server_mono_us(void)
 }
 
 static void
-server_es_state_cb(void *arg, const char *state, const char *why)
+server_es_state_cb(void *arg, enum es_state state, const char *why)
 {
 	(void)arg;
-	log_info("eventlog_state", "state=%s why=%s", state, why ? why : "-");
+	log_info("eventlog_state", "state=%s why=%s", es_state_name(state),
+	    why ? why : "-");
 }
 
 static int

@@ -207,6 +207,8 @@ test_es_open_memory_store_starts_empty(void **state)
 	assert_int_equal(st.depth, 0);
 	assert_int_equal(st.bytes, 0);
 	assert_int_equal(st.fallback_depth, 0);
+	assert_int_equal(st.state, ES_STATE_DIRECT);
+	assert_int_equal(es_get_state(f->es), ES_STATE_DIRECT);
 	es_last_eid(f->es, &e);
 	assert_true(eid_is_zero(&e));
 	es_first_eid(f->es, &e);
