@@ -22,6 +22,10 @@ enum config_result {
 	CONFIG_USAGE = -1	/* *cause says why: exit 64 */
 };
 
+/*
+ * Each key's type, bounds and default live in one row of config.c's table;
+ * the comments here repeat the defaults for readers.
+ */
 struct config {
 	char		*socket;		/* resolved default when unset */
 	unsigned	 socket_mode;		/* 0600 */
@@ -62,7 +66,8 @@ void		 config_defaults(struct config *c);
 void		 config_free(struct config *c);
 /*
  * Sets one key from its text value, as a config file line would. Returns 0,
- * or -1 with *cause (caller frees) naming the key and what is wrong.
+ * or -1 with *cause (caller frees) naming the key and what is wrong; on -1
+ * c is unchanged.
  */
 int		 config_set(struct config *c, const char *key, const char *value,
 		    char **cause);
@@ -76,5 +81,7 @@ enum config_result config_from_args(struct config *c, int argc, char **argv,
 		    char **cause);
 /* The default socket path: $XDG_RUNTIME_DIR/callosum.sock else /tmp/... */
 char		*config_default_socket(void);
+/* The name of the i-th key, in table order; NULL past the last. */
+const char	*config_key_name(size_t i);
 
 #endif

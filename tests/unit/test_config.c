@@ -938,6 +938,108 @@ test_config_free_then_fill_again_leaks_nothing(void **state)
 	config_free(&c);
 }
 
+/*
+ * For every key: a valid value other than its default, and the bytes of
+ * struct config it owns (its field, and a list's count). Setting it may
+ * change those bytes and no other.
+ */
+#define FIELD(f)	offsetof(struct config, f), \
+			sizeof(((struct config *)0)->f)
+#define NOCOUNT		0, 0
+static const struct {
+	const char	*key;
+	const char	*value;
+	size_t		 off, len;
+	size_t		 noff, nlen;
+} key_fields[] = {
+	{ "socket", "/tmp/other.sock", FIELD(socket), NOCOUNT },
+	{ "socket_mode", "0640", FIELD(socket_mode), NOCOUNT },
+	{ "allow_uids", "1000", FIELD(allow_uids), FIELD(nallow_uids) },
+	{ "max_connections", "9", FIELD(max_connections), NOCOUNT },
+	{ "max_frame", "4096", FIELD(max_frame), NOCOUNT },
+	{ "handshake_timeout_ms", "9", FIELD(handshake_timeout_ms), NOCOUNT },
+	{ "max_subs_per_conn", "9", FIELD(max_subs_per_conn), NOCOUNT },
+	{ "output_limit", "9", FIELD(output_limit), NOCOUNT },
+	{ "max_pending", "9", FIELD(max_pending), NOCOUNT },
+	{ "publish_timeout_ms", "9", FIELD(publish_timeout_ms), NOCOUNT },
+	{ "busy_poll_us", "9", FIELD(busy_poll_us), NOCOUNT },
+	{ "breaker_failure_threshold", "9", FIELD(breaker_failure_threshold),
+	  NOCOUNT },
+	{ "breaker_reset_timeout_ms", "9", FIELD(breaker_reset_timeout_ms),
+	  NOCOUNT },
+	{ "breaker_half_open_max", "9", FIELD(breaker_half_open_max),
+	  NOCOUNT },
+	{ "redis", "redis://localhost:6379", FIELD(redis), NOCOUNT },
+	{ "redis_prefix", "app:", FIELD(redis_prefix), NOCOUNT },
+	{ "redis_maxlen", "9", FIELD(redis_maxlen), NOCOUNT },
+	{ "redis_timeout_ms", "9", FIELD(redis_timeout_ms), NOCOUNT },
+	{ "memlog_max_events", "9", FIELD(memlog_max_events), NOCOUNT },
+	{ "synth_window", "9", FIELD(synth_window), NOCOUNT },
+	{ "balance_threshold", "0.25", FIELD(balance_threshold), NOCOUNT },
+	{ "promote_occurrences", "9", FIELD(promote_occurrences), NOCOUNT },
+	{ "promote_sessions", "9", FIELD(promote_sessions), NOCOUNT },
+	{ "promote_models", "9", FIELD(promote_models), NOCOUNT },
+	{ "webhook", "https://example.com/hook", FIELD(webhook), NOCOUNT },
+	{ "webhook_retries", "9", FIELD(webhook_retries), NOCOUNT },
+	{ "http", "127.0.0.1:9090", FIELD(http), NOCOUNT },
+	{ "tracts", "solo", FIELD(tracts), FIELD(ntracts) },
+	{ "log_level", "debug", FIELD(log_level), NOCOUNT }
+};
+#undef FIELD
+#undef NOCOUNT
+
+static int
+in_range(size_t j, size_t off, size_t len)
+{
+	return (j >= off && j < off + len);
+}
+
+/* Sets key_fields[i] on a defaults config and compares it byte by byte. */
+static void
+set_and_compare(size_t i)
+{
+	struct config	 c, before;
+	unsigned char	*now = (unsigned char *)&c;
+	unsigned char	*was = (unsigned char *)&before;
+	size_t		 j;
+
+	config_defaults(&c);
+	memcpy(&before, &c, sizeof c);
+	set_ok(&c, key_fields[i].key, key_fields[i].value);
+	for (j = 0; j < sizeof c; j++) {
+		if (in_range(j, key_fields[i].off, key_fields[i].len) ||
+		    in_range(j, key_fields[i].noff, key_fields[i].nlen))
+			continue;
+		if (now[j] != was[j])
+			fail_msg("%s wrote byte %zu of struct config",
+			    key_fields[i].key, j);
+	}
+	assert_memory_not_equal(now + key_fields[i].off,
+	    was + key_fields[i].off, key_fields[i].len);
+	config_free(&c);
+}
+
+static void
+test_config_every_setter_writes_only_its_own_field(void **state)
+{
+	const char	*name;
+	size_t		 i, n;
+
+	(void)state;
+	/* Every row has a case, and every case a row. */
+	for (n = 0; (name = config_key_name(n)) != NULL; n++) {
+		for (i = 0; i < nitems(key_fields); i++) {
+			if (strcmp(key_fields[i].key, name) == 0)
+				break;
+		}
+		if (i == nitems(key_fields))
+			fail_msg("key '%s' has no case in key_fields", name);
+		set_and_compare(i);
+	}
+	assert_int_equal(n, nitems(key_fields));
+	assert_null(config_key_name(n + 1));
+}
+
 static void
 test_log_level_parse_knows_the_four_levels(void **state)
 {
@@ -985,6 +1087,8 @@ main(void)
 		    test_config_bad_file_line_through_flags_is_usage_error),
 		cmocka_unit_test(
 		    test_config_free_then_fill_again_leaks_nothing),
+		cmocka_unit_test(
+		    test_config_every_setter_writes_only_its_own_field),
 		cmocka_unit_test(test_log_level_parse_knows_the_four_levels)
 	};
 
