@@ -3,8 +3,9 @@
  * that order of strength, all going through the key's setter so that a key
  * is checked the same way wherever it comes from, its default included.
  *
- * Every key is checked when it is set: the rest of the router may rely on
- * each field being in the range documented here without checking again.
+ * Every key is checked when it is set, and pairs of keys by config_check()
+ * once every source is in: the rest of the router may rely on each field
+ * being in the range documented here without checking again.
  */
 #include <sys/types.h>
 #include <sys/un.h>
@@ -12,6 +13,7 @@
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <math.h>
 #include <stddef.h>
@@ -103,14 +105,29 @@ static const struct config_key config_keys[] = {
 	{ .name = "handshake_timeout_ms", .kind = CONFIG_INT,
 	  CONFIG_FIELD(handshake_timeout_ms), .min = 1, .max = UINT_MAX,
 	  .def = "2000" },
+	/* Zero would fail every frame longer than one read. */
+	{ .name = "frame_timeout_ms", .kind = CONFIG_INT,
+	  CONFIG_FIELD(frame_timeout_ms), .min = 1, .max = UINT_MAX,
+	  .def = "10000" },
+	/* Zero is meaningful: say bye at once, without waiting for readers. */
+	{ .name = "drain_timeout_ms", .kind = CONFIG_INT,
+	  CONFIG_FIELD(drain_timeout_ms), .min = 0, .max = UINT_MAX,
+	  .def = "5000" },
 	{ .name = "max_subs_per_conn", .kind = CONFIG_INT,
 	  CONFIG_FIELD(max_subs_per_conn), .min = 1, .max = UINT_MAX,
 	  .def = "256" },
 	{ .name = "output_limit", .kind = CONFIG_SIZE,
 	  CONFIG_FIELD(output_limit), .min = 1, .max = SIZE_MAX,
 	  .def = "8MiB" },
+	/* Not above max_pending_limit: config_check, once all is read. */
 	{ .name = "max_pending", .kind = CONFIG_SIZE, CONFIG_FIELD(max_pending),
 	  .min = 1, .max = UINT64_MAX, .def = "1024" },
+	{ .name = "max_pending_limit", .kind = CONFIG_SIZE,
+	  CONFIG_FIELD(max_pending_limit), .min = 1, .max = UINT64_MAX,
+	  .def = "1048576" },
+	{ .name = "pending_bytes_limit", .kind = CONFIG_SIZE,
+	  CONFIG_FIELD(pending_bytes_limit), .min = 1, .max = UINT64_MAX,
+	  .def = "64MiB" },
 	/* Zero is meaningful: a blocked pub fails at once. */
 	{ .name = "publish_timeout_ms", .kind = CONFIG_INT,
 	  CONFIG_FIELD(publish_timeout_ms), .min = 0, .max = UINT_MAX,
@@ -143,6 +160,10 @@ static const struct config_key config_keys[] = {
 	{ .name = "memlog_max_events", .kind = CONFIG_SIZE,
 	  CONFIG_FIELD(memlog_max_events), .min = 1, .max = UINT64_MAX,
 	  .def = "1000000" },
+	/* Not below max_frame: config_check, once all is read. */
+	{ .name = "memlog_max_bytes", .kind = CONFIG_SIZE,
+	  CONFIG_FIELD(memlog_max_bytes), .min = 1, .max = UINT64_MAX,
+	  .def = "256MiB" },
 	{ .name = "synth_window", .kind = CONFIG_INT,
 	  CONFIG_FIELD(synth_window), .min = 1, .max = UINT_MAX, .def = "100" },
 	{ .name = "balance_threshold", .kind = CONFIG_FRACTION,
@@ -744,8 +765,8 @@ config_default_key(struct config *c, const struct config_key *k)
 
 	if (k->def_run != NULL) {
 		/*
-		 * Not checked here, where nobody could be told: a path too
-		 * long for sun_path fails when the server binds it.
+		 * Not checked here, where nobody could be told: config_check
+		 * does, once a later source has had the chance to replace it.
 		 */
 		assert(k->kind == CONFIG_STRING);
 		*(char **)config_field(c, k) = k->def_run();
@@ -778,6 +799,46 @@ config_free(struct config *c)
 
 	for (i = 0; i < CONFIG_NKEYS; i++)
 		config_free_key(c, &config_keys[i]);
+}
+
+/* Checks what config_default_key stored unchecked. */
+static int
+config_check_run_defaults(const struct config *c, char **cause)
+{
+	const struct config_key	*k;
+	const char		*s, *what;
+	size_t			 i;
+
+	for (i = 0; i < CONFIG_NKEYS; i++) {
+		k = &config_keys[i];
+		if (k->def_run == NULL)
+			continue;
+		memcpy(&s, (const char *)c + k->off, sizeof s);
+		if (s != NULL && (what = k->check(s)) != NULL)
+			return (config_bad(cause, k->name, what, s));
+	}
+	return (0);
+}
+
+int
+config_check(const struct config *c, char **cause)
+{
+	if (config_check_run_defaults(c, cause) != 0)
+		return (-1);
+	if (c->max_pending > c->max_pending_limit) {
+		xasprintf(cause, "max_pending: %" PRIu64 " is above "
+		    "max_pending_limit (%" PRIu64 ")", c->max_pending,
+		    c->max_pending_limit);
+		return (-1);
+	}
+	/* The memory log must always be able to hold the largest event. */
+	if (c->memlog_max_bytes < c->max_frame) {
+		xasprintf(cause, "memlog_max_bytes: %" PRIu64 " is below "
+		    "max_frame (%" PRIu32 ")", c->memlog_max_bytes,
+		    c->max_frame);
+		return (-1);
+	}
+	return (0);
 }
 
 int
@@ -898,91 +959,93 @@ config_find_flag(const char *name, size_t len)
 }
 
 /*
- * On CONFIG_EXIT and CONFIG_USAGE c owns nothing (it has been freed), so a
- * caller that calls config_free anyway does no harm.
- *
- * The command line is read left to right, as getopt would: --help or
- * --version prints at once, before any file is read, unless an earlier
- * argument is bad.
+ * The flag arg names; *eq points at its '=' if it has one. Returns NULL
+ * with *cause when arg is no flag of ours.
  */
-enum config_result
-config_from_args(struct config *c, int argc, char **argv, char **cause)
+static const struct config_flag *
+config_arg_flag(const char *arg, const char **eq, char **cause)
 {
-	struct config_arg		*args;
 	const struct config_flag	*fl;
-	const struct config_key		*k;
-	const char			*arg, *name, *eq, *value;
+	const char			*name;
 	char				 q[CONFIG_QUOTE_MAX + 4], flag[80];
-	size_t				 nargs = 0, i;
-	int				 n;
-	enum config_result		 rc = CONFIG_USAGE;
 
-	config_defaults(c);
-	args = xcalloc(argc > 0 ? (size_t)argc : 1, sizeof *args);
-
-	for (n = 1; n < argc; n++) {
-		arg = argv[n];
-		if (arg[0] != '-' || strcmp(arg, "-") == 0 ||
-		    strcmp(arg, "--") == 0) {
-			xasprintf(cause, "unexpected argument '%s'",
-			    config_quote(arg, q, sizeof q));
-			goto out;
-		}
-		if (arg[1] != '-') {
-			/* There are no short flags: "-h" is not "--help". */
-			xasprintf(cause, "unknown flag '%s'",
-			    config_quote(arg, q, sizeof q));
-			goto out;
-		}
-		name = arg + 2;
-		eq = strchr(name, '=');
-		fl = config_find_flag(name,
-		    eq != NULL ? (size_t)(eq - name) : strlen(name));
-		if (fl == NULL) {
-			if (eq != NULL)
-				snprintf(flag, sizeof flag, "%.*s",
-				    (int)(eq - arg), arg);
-			else
-				snprintf(flag, sizeof flag, "%s", arg);
-			xasprintf(cause, "unknown flag '%s'",
-			    config_quote(flag, q, sizeof q));
-			goto out;
-		}
-		if (fl->arg == NULL) {
-			if (eq != NULL) {
-				xasprintf(cause, "--%s takes no value",
-				    fl->name);
-				goto out;
-			}
-			if (strcmp(fl->name, "help") == 0)
-				config_usage(stdout);
-			else
-				printf("callosumd %s\n", CALLOSUM_VERSION);
-			rc = CONFIG_EXIT;
-			goto out;
-		}
-		if (eq != NULL)
-			value = eq + 1;
-		else if (n + 1 < argc && strncmp(argv[n + 1], "--", 2) != 0)
-			value = argv[++n];
-		else {
-			/*
-			 * "--socket --redis x" is a forgotten value, not a
-			 * socket named "--redis"; "--socket=--x" still works.
-			 */
-			xasprintf(cause, "missing value for --%s", fl->name);
-			goto out;
-		}
-		args[nargs].flag = fl;
-		args[nargs].value = value;
-		nargs++;
+	if (arg[0] != '-' || strcmp(arg, "-") == 0 || strcmp(arg, "--") == 0) {
+		xasprintf(cause, "unexpected argument '%s'",
+		    config_quote(arg, q, sizeof q));
+		return (NULL);
 	}
+	/* There are no short flags: "-h" is not "--help". */
+	*eq = NULL;
+	if (arg[1] == '-') {
+		name = arg + 2;
+		*eq = strchr(name, '=');
+		fl = config_find_flag(name,
+		    *eq != NULL ? (size_t)(*eq - name) : strlen(name));
+		if (fl != NULL)
+			return (fl);
+	}
+	if (*eq != NULL)
+		snprintf(flag, sizeof flag, "%.*s", (int)(*eq - arg), arg);
+	else
+		snprintf(flag, sizeof flag, "%s", arg);
+	xasprintf(cause, "unknown flag '%s'", config_quote(flag, q, sizeof q));
+	return (NULL);
+}
 
-	/* The file first, wherever --config stands, so that flags win. */
+/*
+ * Reads argv[*n] into *a, moving *n past a separate value. Returns
+ * CONFIG_OK, CONFIG_EXIT once --help or --version has printed, or
+ * CONFIG_USAGE with *cause.
+ */
+static enum config_result
+config_parse_arg(int argc, char **argv, int *n, struct config_arg *a,
+    char **cause)
+{
+	const struct config_flag	*fl;
+	const char			*eq;
+
+	if ((fl = config_arg_flag(argv[*n], &eq, cause)) == NULL)
+		return (CONFIG_USAGE);
+	if (fl->arg == NULL) {
+		if (eq != NULL) {
+			xasprintf(cause, "--%s takes no value", fl->name);
+			return (CONFIG_USAGE);
+		}
+		if (strcmp(fl->name, "help") == 0)
+			config_usage(stdout);
+		else
+			printf("callosumd %s\n", CALLOSUM_VERSION);
+		return (CONFIG_EXIT);
+	}
+	if (eq != NULL)
+		a->value = eq + 1;
+	else if (*n + 1 < argc && strncmp(argv[*n + 1], "--", 2) != 0)
+		a->value = argv[++*n];
+	else {
+		/*
+		 * "--socket --redis x" is a forgotten value, not a socket
+		 * named "--redis"; "--socket=--x" still works.
+		 */
+		xasprintf(cause, "missing value for --%s", fl->name);
+		return (CONFIG_USAGE);
+	}
+	a->flag = fl;
+	return (CONFIG_OK);
+}
+
+/* The file first, wherever --config stands, so that flags win. */
+static int
+config_apply_args(struct config *c, const struct config_arg *args,
+    size_t nargs, char **cause)
+{
+	const struct config_key	*k;
+	char			 flag[80];
+	size_t			 i;
+
 	for (i = 0; i < nargs; i++) {
 		if (args[i].flag->key == NULL &&
 		    config_load_file(c, args[i].value, cause) != 0)
-			goto out;
+			return (-1);
 	}
 	for (i = 0; i < nargs; i++) {
 		if (args[i].flag->key == NULL)
@@ -991,8 +1054,40 @@ config_from_args(struct config *c, int argc, char **argv, char **cause)
 		assert(k != NULL);
 		snprintf(flag, sizeof flag, "--%s", args[i].flag->name);
 		if (config_set_key(c, k, flag, args[i].value, cause) != 0)
-			goto out;
+			return (-1);
 	}
+	return (0);
+}
+
+/*
+ * On CONFIG_EXIT and CONFIG_USAGE c owns nothing (it has been freed), so a
+ * caller that calls config_free anyway does no harm.
+ *
+ * The command line is read left to right, as getopt would: --help or
+ * --version prints at once, before any file is read, unless an earlier
+ * argument is bad. Pairs of keys are checked last, when every source has
+ * had its say: a flag may mend what the file alone got wrong.
+ */
+enum config_result
+config_from_args(struct config *c, int argc, char **argv, char **cause)
+{
+	struct config_arg	*args;
+	size_t			 nargs = 0;
+	int			 n;
+	enum config_result	 rc = CONFIG_USAGE;
+
+	config_defaults(c);
+	args = xcalloc(argc > 0 ? (size_t)argc : 1, sizeof *args);
+	for (n = 1; n < argc; n++) {
+		if ((rc = config_parse_arg(argc, argv, &n, &args[nargs],
+		    cause)) != CONFIG_OK)
+			goto out;
+		nargs++;
+	}
+	rc = CONFIG_USAGE;
+	if (config_apply_args(c, args, nargs, cause) != 0 ||
+	    config_check(c, cause) != 0)
+		goto out;
 	rc = CONFIG_OK;
 out:
 	free(args);

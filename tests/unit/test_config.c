@@ -115,9 +115,13 @@ test_config_defaults_match_spec_table(void **state)
 	assert_int_equal(c.max_connections, 1024);
 	assert_int_equal(c.max_frame, 1048576);
 	assert_int_equal(c.handshake_timeout_ms, 2000);
+	assert_int_equal(c.frame_timeout_ms, 10000);
+	assert_int_equal(c.drain_timeout_ms, 5000);
 	assert_int_equal(c.max_subs_per_conn, 256);
 	assert_int_equal(c.output_limit, 8 * 1024 * 1024);
 	assert_int_equal(c.max_pending, 1024);
+	assert_int_equal(c.max_pending_limit, 1048576);
+	assert_int_equal(c.pending_bytes_limit, 67108864);
 	assert_int_equal(c.publish_timeout_ms, 100);
 	assert_int_equal(c.busy_poll_us, 0);
 	assert_int_equal(c.breaker_failure_threshold, 5);
@@ -128,6 +132,7 @@ test_config_defaults_match_spec_table(void **state)
 	assert_int_equal(c.redis_maxlen, 0);
 	assert_int_equal(c.redis_timeout_ms, 500);
 	assert_int_equal(c.memlog_max_events, 1000000);
+	assert_int_equal(c.memlog_max_bytes, 268435456);
 	assert_int_equal(c.synth_window, 100);
 	assert_true(c.balance_threshold == 0.7);
 	assert_int_equal(c.promote_occurrences, 3);
@@ -140,6 +145,19 @@ test_config_defaults_match_spec_table(void **state)
 	assert_string_equal(c.tracts[0], "internal");
 	assert_string_equal(c.tracts[1], "external");
 	assert_int_equal(c.log_level, LOG_INFO);
+	config_free(&c);
+}
+
+static void
+test_config_defaults_pass_config_check(void **state)
+{
+	struct config	 c;
+	char		*cause = NULL;
+
+	(void)state;
+	config_defaults(&c);
+	assert_int_equal(config_check(&c, &cause), 0);
+	assert_null(cause);
 	config_free(&c);
 }
 
@@ -197,7 +215,11 @@ test_config_set_sets_every_key(void **state)
 	set_ok(&c, "handshake_timeout_ms", "5000");
 	set_ok(&c, "max_subs_per_conn", "16");
 	set_ok(&c, "output_limit", "1048576");
+	set_ok(&c, "frame_timeout_ms", "250");
+	set_ok(&c, "drain_timeout_ms", "0");
 	set_ok(&c, "max_pending", "99");
+	set_ok(&c, "max_pending_limit", "4096");
+	set_ok(&c, "pending_bytes_limit", "1M");
 	set_ok(&c, "publish_timeout_ms", "0");
 	set_ok(&c, "busy_poll_us", "50");
 	set_ok(&c, "breaker_failure_threshold", "10");
@@ -208,6 +230,7 @@ test_config_set_sets_every_key(void **state)
 	set_ok(&c, "redis_maxlen", "18446744073709551615");
 	set_ok(&c, "redis_timeout_ms", "250");
 	set_ok(&c, "memlog_max_events", "5000");
+	set_ok(&c, "memlog_max_bytes", "2G");
 	set_ok(&c, "synth_window", "50");
 	set_ok(&c, "balance_threshold", "0.25");
 	set_ok(&c, "promote_occurrences", "7");
@@ -230,7 +253,11 @@ test_config_set_sets_every_key(void **state)
 	assert_int_equal(c.handshake_timeout_ms, 5000);
 	assert_int_equal(c.max_subs_per_conn, 16);
 	assert_int_equal(c.output_limit, 1048576);
+	assert_int_equal(c.frame_timeout_ms, 250);
+	assert_int_equal(c.drain_timeout_ms, 0);
 	assert_int_equal(c.max_pending, 99);
+	assert_int_equal(c.max_pending_limit, 4096);
+	assert_int_equal(c.pending_bytes_limit, 1048576);
 	assert_int_equal(c.publish_timeout_ms, 0);
 	assert_int_equal(c.busy_poll_us, 50);
 	assert_int_equal(c.breaker_failure_threshold, 10);
@@ -241,6 +268,7 @@ test_config_set_sets_every_key(void **state)
 	assert_true(c.redis_maxlen == UINT64_MAX);
 	assert_int_equal(c.redis_timeout_ms, 250);
 	assert_int_equal(c.memlog_max_events, 5000);
+	assert_int_equal(c.memlog_max_bytes, 2147483648);
 	assert_int_equal(c.synth_window, 50);
 	assert_true(c.balance_threshold == 0.25);
 	assert_int_equal(c.promote_occurrences, 7);
@@ -290,6 +318,22 @@ test_config_accepts_edge_values(void **state)
 	assert_string_equal(c.http, "localhost:1");
 	set_ok(&c, "webhook", "http://localhost:8080/hook");
 	assert_string_equal(c.webhook, "http://localhost:8080/hook");
+	set_ok(&c, "frame_timeout_ms", "1");
+	assert_int_equal(c.frame_timeout_ms, 1);
+	set_ok(&c, "frame_timeout_ms", "4294967295");
+	assert_int_equal(c.frame_timeout_ms, UINT32_MAX);
+	set_ok(&c, "drain_timeout_ms", "4294967295");
+	assert_int_equal(c.drain_timeout_ms, UINT32_MAX);
+	set_ok(&c, "max_pending_limit", "1");
+	assert_int_equal(c.max_pending_limit, 1);
+	set_ok(&c, "max_pending_limit", "18446744073709551615");
+	assert_true(c.max_pending_limit == UINT64_MAX);
+	set_ok(&c, "pending_bytes_limit", "1");
+	assert_int_equal(c.pending_bytes_limit, 1);
+	set_ok(&c, "memlog_max_bytes", "1");
+	assert_int_equal(c.memlog_max_bytes, 1);
+	set_ok(&c, "memlog_max_bytes", "18446744073709551615");
+	assert_true(c.memlog_max_bytes == UINT64_MAX);
 	set_ok(&c, "allow_uids", "4294967294");
 	assert_int_equal(c.nallow_uids, 1);
 	assert_int_equal(c.allow_uids[0], 4294967294u);
@@ -343,6 +387,12 @@ test_config_sizes_take_binary_suffixes(void **state)
 		assert_int_equal(c.max_pending, sizes[i].bytes);
 		set_ok(&c, "memlog_max_events", sizes[i].value);
 		assert_int_equal(c.memlog_max_events, sizes[i].bytes);
+		set_ok(&c, "max_pending_limit", sizes[i].value);
+		assert_int_equal(c.max_pending_limit, sizes[i].bytes);
+		set_ok(&c, "pending_bytes_limit", sizes[i].value);
+		assert_int_equal(c.pending_bytes_limit, sizes[i].bytes);
+		set_ok(&c, "memlog_max_bytes", sizes[i].value);
+		assert_int_equal(c.memlog_max_bytes, sizes[i].bytes);
 		set_ok(&c, "max_frame", sizes[i].value);
 		assert_int_equal(c.max_frame, sizes[i].bytes);
 	}
@@ -397,6 +447,35 @@ static const struct {
 	  "output_limit: not a positive integer: '18446744073709551616'" },
 	{ "memlog_max_events", "0",
 	  "memlog_max_events: not a positive integer: '0'" },
+	{ "max_pending_limit", "0",
+	  "max_pending_limit: not a positive integer: '0'" },
+	{ "max_pending_limit", "-5",
+	  "max_pending_limit: not a positive integer: '-5'" },
+	{ "max_pending_limit", "18446744073709551616",
+	  "max_pending_limit: not a positive integer: "
+	  "'18446744073709551616'" },
+	{ "pending_bytes_limit", "0",
+	  "pending_bytes_limit: not a positive integer: '0'" },
+	{ "pending_bytes_limit", "64MB",
+	  "pending_bytes_limit: not a positive integer: '64MB'" },
+	{ "pending_bytes_limit", "17179869184G",
+	  "pending_bytes_limit: not a positive integer: '17179869184G'" },
+	{ "memlog_max_bytes", "0",
+	  "memlog_max_bytes: not a positive integer: '0'" },
+	{ "memlog_max_bytes", "256 MiB",
+	  "memlog_max_bytes: not a positive integer: '256 MiB'" },
+	{ "frame_timeout_ms", "0",
+	  "frame_timeout_ms: not a positive integer: '0'" },
+	{ "frame_timeout_ms", "10s",
+	  "frame_timeout_ms: not a positive integer: '10s'" },
+	{ "frame_timeout_ms", "4294967296",
+	  "frame_timeout_ms: out of range (1..4294967295): '4294967296'" },
+	{ "drain_timeout_ms", "-1",
+	  "drain_timeout_ms: not an unsigned integer: '-1'" },
+	{ "drain_timeout_ms", "5k",
+	  "drain_timeout_ms: not an unsigned integer: '5k'" },
+	{ "drain_timeout_ms", "4294967296",
+	  "drain_timeout_ms: out of range (0..4294967295): '4294967296'" },
 	{ "max_subs_per_conn", "0",
 	  "max_subs_per_conn: not a positive integer: '0'" },
 	{ "synth_window", "0", "synth_window: not a positive integer: '0'" },
@@ -958,9 +1037,13 @@ static const struct {
 	{ "max_connections", "9", FIELD(max_connections), NOCOUNT },
 	{ "max_frame", "4096", FIELD(max_frame), NOCOUNT },
 	{ "handshake_timeout_ms", "9", FIELD(handshake_timeout_ms), NOCOUNT },
+	{ "frame_timeout_ms", "9", FIELD(frame_timeout_ms), NOCOUNT },
+	{ "drain_timeout_ms", "9", FIELD(drain_timeout_ms), NOCOUNT },
 	{ "max_subs_per_conn", "9", FIELD(max_subs_per_conn), NOCOUNT },
 	{ "output_limit", "9", FIELD(output_limit), NOCOUNT },
 	{ "max_pending", "9", FIELD(max_pending), NOCOUNT },
+	{ "max_pending_limit", "9", FIELD(max_pending_limit), NOCOUNT },
+	{ "pending_bytes_limit", "9", FIELD(pending_bytes_limit), NOCOUNT },
 	{ "publish_timeout_ms", "9", FIELD(publish_timeout_ms), NOCOUNT },
 	{ "busy_poll_us", "9", FIELD(busy_poll_us), NOCOUNT },
 	{ "breaker_failure_threshold", "9", FIELD(breaker_failure_threshold),
@@ -974,6 +1057,7 @@ static const struct {
 	{ "redis_maxlen", "9", FIELD(redis_maxlen), NOCOUNT },
 	{ "redis_timeout_ms", "9", FIELD(redis_timeout_ms), NOCOUNT },
 	{ "memlog_max_events", "9", FIELD(memlog_max_events), NOCOUNT },
+	{ "memlog_max_bytes", "9", FIELD(memlog_max_bytes), NOCOUNT },
 	{ "synth_window", "9", FIELD(synth_window), NOCOUNT },
 	{ "balance_threshold", "0.25", FIELD(balance_threshold), NOCOUNT },
 	{ "promote_occurrences", "9", FIELD(promote_occurrences), NOCOUNT },
@@ -1040,6 +1124,168 @@ test_config_every_setter_writes_only_its_own_field(void **state)
 	assert_null(config_key_name(n + 1));
 }
 
+/* config_check on c; expects cause, or success when cause is NULL. */
+static void
+check_is(const struct config *c, const char *want)
+{
+	char	*cause = NULL;
+
+	if (want == NULL) {
+		assert_int_equal(config_check(c, &cause), 0);
+		assert_null(cause);
+		return;
+	}
+	assert_int_equal(config_check(c, &cause), -1);
+	assert_string_equal(cause, want);
+	free(cause);
+}
+
+static void
+test_config_check_max_pending_not_above_its_limit(void **state)
+{
+	struct config	c;
+
+	(void)state;
+	config_defaults(&c);
+	set_ok(&c, "max_pending", "1048576");
+	check_is(&c, NULL);
+	set_ok(&c, "max_pending", "1048577");
+	check_is(&c,
+	    "max_pending: 1048577 is above max_pending_limit (1048576)");
+	set_ok(&c, "max_pending_limit", "2M");
+	check_is(&c, NULL);
+	set_ok(&c, "max_pending_limit", "1");
+	set_ok(&c, "max_pending", "1");
+	check_is(&c, NULL);
+	set_ok(&c, "max_pending", "2");
+	check_is(&c, "max_pending: 2 is above max_pending_limit (1)");
+	config_free(&c);
+}
+
+static void
+test_config_check_memlog_max_bytes_not_below_max_frame(void **state)
+{
+	struct config	c;
+
+	(void)state;
+	config_defaults(&c);
+	set_ok(&c, "memlog_max_bytes", "1M");
+	check_is(&c, NULL);	/* exactly one largest event */
+	set_ok(&c, "memlog_max_bytes", "1048575");
+	check_is(&c, "memlog_max_bytes: 1048575 is below max_frame (1048576)");
+	set_ok(&c, "max_frame", "64k");
+	check_is(&c, NULL);
+	set_ok(&c, "max_frame", "4095M");
+	set_ok(&c, "memlog_max_bytes", "4G");
+	check_is(&c, NULL);
+	set_ok(&c, "memlog_max_bytes", "4094M");
+	check_is(&c,
+	    "memlog_max_bytes: 4292870144 is below max_frame (4293918720)");
+	config_free(&c);
+}
+
+/*
+ * Each case: the files given with --config, in order, and what
+ * config_from_args says (NULL: CONFIG_OK). Pairs are checked once every
+ * source is in, so the order of lines and files does not matter.
+ */
+static void
+test_config_check_runs_after_every_source(void **state)
+{
+	static const struct {
+		const char	*file1;
+		const char	*file2;
+		const char	*cause;
+	} cases[] = {
+		{ "max_pending_limit = 100\n", "max_pending = 200\n",
+		  "max_pending: 200 is above max_pending_limit (100)" },
+		{ "max_pending = 200\n", "max_pending_limit = 100\n",
+		  "max_pending: 200 is above max_pending_limit (100)" },
+		{ "max_pending = 2M\n", "max_pending_limit = 4M\n", NULL },
+		{ "max_pending = 2M\nmax_pending_limit = 4M\n", "", NULL },
+		{ "max_pending_limit = 10\nmax_pending = 10\n",
+		  "max_pending_limit = 9\n",
+		  "max_pending: 10 is above max_pending_limit (9)" },
+		{ "memlog_max_bytes = 64k\n", "max_frame = 64k\n", NULL },
+		{ "memlog_max_bytes = 64k\n", "",
+		  "memlog_max_bytes: 65536 is below max_frame (1048576)" },
+		{ "max_frame = 2M\n", "", NULL },
+		{ "max_frame = 512M\n", "",
+		  "memlog_max_bytes: 268435456 is below max_frame (536870912)" }
+	};
+	struct config	 c;
+	char		*path1, *path2, *cause;
+	char		*argv[] = { "callosumd", "--config", NULL,
+			    "--log-level", "warn", "--config", NULL, NULL };
+	size_t		 i;
+
+	(void)state;
+	for (i = 0; i < nitems(cases); i++) {
+		path1 = write_temp(cases[i].file1);
+		path2 = write_temp(cases[i].file2);
+		argv[2] = path1;
+		argv[6] = path2;
+		cause = NULL;
+		if (cases[i].cause == NULL) {
+			assert_int_equal(config_from_args(&c, 7, argv, &cause),
+			    CONFIG_OK);
+			assert_null(cause);
+			assert_int_equal(c.log_level, LOG_WARN);
+		} else {
+			assert_int_equal(config_from_args(&c, 7, argv, &cause),
+			    CONFIG_USAGE);
+			assert_string_equal(cause, cases[i].cause);
+			free(cause);
+		}
+		config_free(&c);
+		remove_temp(path1);
+		remove_temp(path2);
+	}
+}
+
+/*
+ * The default socket under a long $XDG_RUNTIME_DIR cannot be bound: that
+ * is a usage error, unless a file or a flag names another socket.
+ */
+static void
+test_config_too_long_default_socket_is_usage_error(void **state)
+{
+	struct config	 c;
+	char		 dir[101], want[256], *cause = NULL, *path;
+	char		*bare[] = { "callosumd", NULL };
+	char		*flag[] = { "callosumd", "--socket", "/tmp/s.sock",
+			    NULL };
+	char		*file[] = { "callosumd", "--config", NULL, NULL };
+
+	(void)state;
+	dir[0] = '/';
+	memset(dir + 1, 'd', 99);
+	dir[100] = '\0';	/* + "/callosum.sock": 114 bytes */
+	assert_int_equal(setenv("XDG_RUNTIME_DIR", dir, 1), 0);
+
+	assert_int_equal(config_from_args(&c, 1, bare, &cause), CONFIG_USAGE);
+	snprintf(want, sizeof want,
+	    "socket: not a socket path of 1 to 107 bytes: '%.64s...'", dir);
+	assert_string_equal(cause, want);
+	free(cause);
+	cause = NULL;
+	config_free(&c);
+
+	assert_int_equal(config_from_args(&c, 3, flag, &cause), CONFIG_OK);
+	assert_null(cause);
+	assert_string_equal(c.socket, "/tmp/s.sock");
+	config_free(&c);
+
+	path = write_temp("socket = /tmp/f.sock\n");
+	file[2] = path;
+	assert_int_equal(config_from_args(&c, 3, file, &cause), CONFIG_OK);
+	assert_null(cause);
+	assert_string_equal(c.socket, "/tmp/f.sock");
+	config_free(&c);
+	remove_temp(path);
+	assert_int_equal(unsetenv("XDG_RUNTIME_DIR"), 0);
+}
+
 static void
 test_log_level_parse_knows_the_four_levels(void **state)
 {
@@ -1057,6 +1303,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_config_defaults_match_spec_table),
+		cmocka_unit_test(test_config_defaults_pass_config_check),
 		cmocka_unit_test(
 		    test_config_default_socket_follows_xdg_runtime_dir),
 		cmocka_unit_test(test_config_set_sets_every_key),
@@ -1089,6 +1336,13 @@ main(void)
 		    test_config_free_then_fill_again_leaks_nothing),
 		cmocka_unit_test(
 		    test_config_every_setter_writes_only_its_own_field),
+		cmocka_unit_test(
+		    test_config_check_max_pending_not_above_its_limit),
+		cmocka_unit_test(
+		    test_config_check_memlog_max_bytes_not_below_max_frame),
+		cmocka_unit_test(test_config_check_runs_after_every_source),
+		cmocka_unit_test(
+		    test_config_too_long_default_socket_is_usage_error),
 		cmocka_unit_test(test_log_level_parse_knows_the_four_levels)
 	};
 
