@@ -75,7 +75,16 @@ struct config_key {
 	char			*(*def_run)(void);
 	/* CONFIG_STRING: NULL when s is good, else what is wrong with it. */
 	const char		*(*check)(const char *s);
+	int			 flags;
 };
+
+/*
+ * The key turns on a feature this build does not have: a value is checked,
+ * then refused, so that nobody believes it is on. Such a row has no
+ * default: unset is what the build does. Delete the flag from the row when
+ * the feature lands (ADR 0012).
+ */
+#define CONFIG_UNBUILT	0x1
 
 static const char	*config_check_socket(const char *);
 static const char	*config_check_nonempty(const char *);
@@ -147,7 +156,7 @@ static const struct config_key config_keys[] = {
 	  CONFIG_FIELD(breaker_half_open_max), .min = 1, .max = UINT_MAX,
 	  .def = "1" },
 	{ .name = "redis", .kind = CONFIG_STRING, CONFIG_FIELD(redis),
-	  .check = config_check_redis },
+	  .check = config_check_redis, .flags = CONFIG_UNBUILT },
 	{ .name = "redis_prefix", .kind = CONFIG_STRING,
 	  CONFIG_FIELD(redis_prefix), .def = "callosum:",
 	  .check = config_check_nonempty },
@@ -178,12 +187,12 @@ static const struct config_key config_keys[] = {
 	  CONFIG_FIELD(promote_models), .min = 1, .max = UINT_MAX,
 	  .def = "2" },
 	{ .name = "webhook", .kind = CONFIG_STRING, CONFIG_FIELD(webhook),
-	  .check = config_check_webhook },
+	  .check = config_check_webhook, .flags = CONFIG_UNBUILT },
 	{ .name = "webhook_retries", .kind = CONFIG_INT,
 	  CONFIG_FIELD(webhook_retries), .min = 0, .max = UINT_MAX,
 	  .def = "5" },
 	{ .name = "http", .kind = CONFIG_STRING, CONFIG_FIELD(http),
-	  .check = config_check_http },
+	  .check = config_check_http, .flags = CONFIG_UNBUILT },
 	{ .name = "tracts", .kind = CONFIG_TRACTS,
 	  CONFIG_LIST(tracts, ntracts), .def = "internal,external" },
 	{ .name = "log_level", .kind = CONFIG_LEVEL, CONFIG_FIELD(log_level),
@@ -675,12 +684,8 @@ config_set_string(struct config *c, const struct config_key *k,
 	return (0);
 }
 
-/*
- * Sets key k from value; name is what the user wrote (the key, or the
- * flag), used in *cause. On failure c is unchanged.
- */
 static int
-config_set_key(struct config *c, const struct config_key *k,
+config_set_kind(struct config *c, const struct config_key *k,
     const char *name, const char *value, char **cause)
 {
 	switch (k->kind) {
@@ -722,6 +727,29 @@ config_free_key(struct config *c, const struct config_key *k)
 	default:
 		break;
 	}
+}
+
+/*
+ * Sets key k from value; name is what the user wrote (the key, or the
+ * flag), used in *cause. On failure c is unchanged.
+ */
+static int
+config_set_key(struct config *c, const struct config_key *k, const char *name,
+    const char *value, char **cause)
+{
+	struct config	scratch;
+
+	if (!(k->flags & CONFIG_UNBUILT))
+		return (config_set_kind(c, k, name, value, cause));
+
+	/* A typo is still reported as one: the row's setter, on scratch. */
+	memset(&scratch, 0, sizeof scratch);
+	if (config_set_kind(&scratch, k, name, value, cause) != 0)
+		return (-1);
+	config_free_key(&scratch, k);
+	xasprintf(cause, "%s: not available yet in callosumd %s", name,
+	    CALLOSUM_VERSION);
+	return (-1);
 }
 
 static const struct config_key *
@@ -919,12 +947,26 @@ out:
 	return (rc);
 }
 
+/* One flag's help line; a feature not built yet says so on the next. */
+static void
+config_usage_flag(FILE *f, const struct config_flag *fl)
+{
+	const struct config_key	*k = NULL;
+	char			 left[64];
+
+	snprintf(left, sizeof left, "--%s%s%s", fl->name,
+	    fl->arg != NULL ? " " : "", fl->arg != NULL ? fl->arg : "");
+	fprintf(f, "  %-22s %s\n", left, fl->help);
+	if (fl->key != NULL)
+		k = config_find_key(fl->key);
+	if (k != NULL && (k->flags & CONFIG_UNBUILT))
+		fprintf(f, "  %-22s %s\n", "", "(not available yet)");
+}
+
 static void
 config_usage(FILE *f)
 {
-	const struct config_flag	*fl;
-	char				 left[64];
-	size_t				 i;
+	size_t	i;
 
 	fputs("usage: callosumd [--socket PATH] [--redis URL] "
 	    "[--http ADDR:PORT]\n"
@@ -933,12 +975,8 @@ config_usage(FILE *f)
 	    "                 [--log-level LEVEL] [--help] [--version]\n"
 	    "The Callosum message router, in the foreground.\n"
 	    "Flags take \"--flag VALUE\" or \"--flag=VALUE\".\n\n", f);
-	for (i = 0; i < CONFIG_NFLAGS; i++) {
-		fl = &config_flags[i];
-		snprintf(left, sizeof left, "--%s%s%s", fl->name,
-		    fl->arg != NULL ? " " : "", fl->arg != NULL ? fl->arg : "");
-		fprintf(f, "  %-22s %s\n", left, fl->help);
-	}
+	for (i = 0; i < CONFIG_NFLAGS; i++)
+		config_usage_flag(f, &config_flags[i]);
 	fputs("\nThe default socket is $XDG_RUNTIME_DIR/callosum.sock, else "
 	    "/tmp/callosum.sock.\n"
 	    "Exit status: 0 after a clean stop, 64 on unusable arguments or "

@@ -225,7 +225,6 @@ test_config_set_sets_every_key(void **state)
 	set_ok(&c, "breaker_failure_threshold", "10");
 	set_ok(&c, "breaker_reset_timeout_ms", "1500");
 	set_ok(&c, "breaker_half_open_max", "3");
-	set_ok(&c, "redis", "unix:///run/redis/redis.sock");
 	set_ok(&c, "redis_prefix", "app:");
 	set_ok(&c, "redis_maxlen", "18446744073709551615");
 	set_ok(&c, "redis_timeout_ms", "250");
@@ -236,9 +235,7 @@ test_config_set_sets_every_key(void **state)
 	set_ok(&c, "promote_occurrences", "7");
 	set_ok(&c, "promote_sessions", "4");
 	set_ok(&c, "promote_models", "5");
-	set_ok(&c, "webhook", "https://hooks.example.com/callosum");
 	set_ok(&c, "webhook_retries", "0");
-	set_ok(&c, "http", "127.0.0.1:9090");
 	set_ok(&c, "tracts", "alpha,beta.2,gamma-3,_d");
 	set_ok(&c, "log_level", "debug");
 
@@ -263,7 +260,7 @@ test_config_set_sets_every_key(void **state)
 	assert_int_equal(c.breaker_failure_threshold, 10);
 	assert_int_equal(c.breaker_reset_timeout_ms, 1500);
 	assert_int_equal(c.breaker_half_open_max, 3);
-	assert_string_equal(c.redis, "unix:///run/redis/redis.sock");
+	assert_null(c.redis);	/* not available yet: see below */
 	assert_string_equal(c.redis_prefix, "app:");
 	assert_true(c.redis_maxlen == UINT64_MAX);
 	assert_int_equal(c.redis_timeout_ms, 250);
@@ -274,9 +271,9 @@ test_config_set_sets_every_key(void **state)
 	assert_int_equal(c.promote_occurrences, 7);
 	assert_int_equal(c.promote_sessions, 4);
 	assert_int_equal(c.promote_models, 5);
-	assert_string_equal(c.webhook, "https://hooks.example.com/callosum");
+	assert_null(c.webhook);
 	assert_int_equal(c.webhook_retries, 0);
-	assert_string_equal(c.http, "127.0.0.1:9090");
+	assert_null(c.http);
 	assert_int_equal(c.ntracts, 4);
 	assert_string_equal(c.tracts[0], "alpha");
 	assert_string_equal(c.tracts[1], "beta.2");
@@ -310,14 +307,6 @@ test_config_accepts_edge_values(void **state)
 	assert_true(c.balance_threshold == 1.0);
 	set_ok(&c, "balance_threshold", "5e-1");
 	assert_true(c.balance_threshold == 0.5);
-	set_ok(&c, "redis", "redis://localhost:6379");
-	assert_string_equal(c.redis, "redis://localhost:6379");
-	set_ok(&c, "http", "[::1]:65535");
-	assert_string_equal(c.http, "[::1]:65535");
-	set_ok(&c, "http", "localhost:1");
-	assert_string_equal(c.http, "localhost:1");
-	set_ok(&c, "webhook", "http://localhost:8080/hook");
-	assert_string_equal(c.webhook, "http://localhost:8080/hook");
 	set_ok(&c, "frame_timeout_ms", "1");
 	assert_int_equal(c.frame_timeout_ms, 1);
 	set_ok(&c, "frame_timeout_ms", "4294967295");
@@ -832,21 +821,15 @@ test_config_flags_take_the_equals_form(void **state)
 	struct config	 c;
 	char		*path, *cause = NULL, config_arg[128];
 	char		*argv[] = { "callosumd", "--socket=/tmp/eq.sock",
-			    "--redis=redis://127.0.0.1:6379",
-			    "--http=127.0.0.1:9090",
-			    "--webhook=https://example.com/hook",
 			    "--tracts=x,y", config_arg, "--log-level=error",
 			    "--socket", "/tmp/last.sock", NULL };
 
 	(void)state;
 	path = write_temp("max_frame = 128k\n");
 	snprintf(config_arg, sizeof config_arg, "--config=%s", path);
-	assert_int_equal(config_from_args(&c, 10, argv, &cause), CONFIG_OK);
+	assert_int_equal(config_from_args(&c, 7, argv, &cause), CONFIG_OK);
 	assert_null(cause);
 	assert_string_equal(c.socket, "/tmp/last.sock");	/* last wins */
-	assert_string_equal(c.redis, "redis://127.0.0.1:6379");
-	assert_string_equal(c.http, "127.0.0.1:9090");
-	assert_string_equal(c.webhook, "https://example.com/hook");
 	assert_int_equal(c.ntracts, 2);
 	assert_string_equal(c.tracts[0], "x");
 	assert_string_equal(c.tracts[1], "y");
@@ -944,6 +927,18 @@ test_config_bad_command_lines_are_usage_errors(void **state)
 		  "--tracts: reserved tract name: '$b'" },
 		{ 2, { "callosumd", "--http=9090" },
 		  "--http: not ADDR:PORT with a port 1..65535: '9090'" },
+		{ 3, { "callosumd", "--redis", "localhost" },
+		  "--redis: not unix:///PATH or redis://HOST:PORT: "
+		  "'localhost'" },
+		{ 2, { "callosumd", "--webhook=ftp://h/" },
+		  "--webhook: not an http:// or https:// URL: 'ftp://h/'" },
+		{ 2, { "callosumd", "--http=127.0.0.1:9090" },
+		  "--http: not available yet in callosumd " CALLOSUM_VERSION },
+		{ 3, { "callosumd", "--redis", "redis://127.0.0.1:6379" },
+		  "--redis: not available yet in callosumd " CALLOSUM_VERSION },
+		{ 2, { "callosumd", "--webhook=https://example.com/hook" },
+		  "--webhook: not available yet in callosumd "
+		  CALLOSUM_VERSION },
 		{ 3, { "callosumd", "--config", "/nonexistent/callosum.conf" },
 		  "/nonexistent/callosum.conf: No such file or directory" }
 	};
@@ -994,11 +989,8 @@ test_config_free_then_fill_again_leaks_nothing(void **state)
 	config_defaults(&c);
 	set_ok(&c, "socket", "/tmp/one.sock");
 	set_ok(&c, "socket", "/tmp/two.sock");
-	set_ok(&c, "redis", "redis://localhost:6379");
-	set_ok(&c, "redis", "unix:///run/redis.sock");
 	set_ok(&c, "redis_prefix", "p:");
-	set_ok(&c, "webhook", "http://localhost/a");
-	set_ok(&c, "http", "0.0.0.0:9090");
+	set_ok(&c, "redis_prefix", "q:");
 	set_ok(&c, "tracts", "a,b,c");
 	set_ok(&c, "tracts", "d");
 	config_free(&c);
@@ -1011,10 +1003,57 @@ test_config_free_then_fill_again_leaks_nothing(void **state)
 	config_free(&c);	/* a second free is harmless */
 
 	config_defaults(&c);
-	set_ok(&c, "webhook", "https://example.com/");
+	set_ok(&c, "redis_prefix", "r:");
+	assert_string_equal(c.redis_prefix, "r:");
 	assert_string_equal(c.socket, "/tmp/callosum.sock");
 	assert_int_equal(c.ntracts, 2);
 	config_free(&c);
+}
+
+/* Runs --help; returns what it printed (caller frees). */
+static char *
+help_text(void)
+{
+	struct config		 c;
+	char			*out, *cause = NULL;
+	char			*argv[] = { "callosumd", "--help", NULL };
+	enum config_result	 rc;
+
+	out = from_args_stdout(&c, 2, argv, &cause, &rc);
+	assert_int_equal(rc, CONFIG_EXIT);
+	assert_null(cause);
+	config_free(&c);
+	return (out);
+}
+
+static void
+test_config_help_marks_unbuilt_flags_not_available(void **state)
+{
+	/* 25 blanks: the help column. */
+#define NEXT	"                         "
+	static const char	*marked[] = {
+		"\n  --redis URL            event log in Redis: "
+		"unix:///PATH or redis://HOST:PORT\n" NEXT
+		"(not available yet)\n  --http ADDR:PORT",
+		"\n  --http ADDR:PORT       serve /metrics, /stats.json and "
+		"a dashboard\n" NEXT "(not available yet)\n  --webhook URL",
+		"\n  --webhook URL          POST candidate notifications to "
+		"this URL\n" NEXT "(not available yet)\n  --tracts a,b,..."
+	};
+#undef NEXT
+	char		*out, *p;
+	size_t		 i, n = 0;
+
+	(void)state;
+	out = help_text();
+	for (i = 0; i < nitems(marked); i++) {
+		if (strstr(out, marked[i]) == NULL)
+			fail_msg("help lacks '%s'", marked[i]);
+	}
+	for (p = out; (p = strstr(p, "(not available yet)")) != NULL; p++)
+		n++;
+	assert_int_equal(n, 3);
+	free(out);
 }
 
 /*
@@ -1072,6 +1111,21 @@ static const struct {
 #undef FIELD
 #undef NOCOUNT
 
+/* Keys that turn on a feature not built yet: refused, c unchanged. */
+static const char	*unbuilt_keys[] = { "redis", "webhook", "http" };
+
+static int
+is_unbuilt(const char *key)
+{
+	size_t	i;
+
+	for (i = 0; i < nitems(unbuilt_keys); i++) {
+		if (strcmp(unbuilt_keys[i], key) == 0)
+			return (1);
+	}
+	return (0);
+}
+
 static int
 in_range(size_t j, size_t off, size_t len)
 {
@@ -1085,21 +1139,32 @@ set_and_compare(size_t i)
 	struct config	 c, before;
 	unsigned char	*now = (unsigned char *)&c;
 	unsigned char	*was = (unsigned char *)&before;
+	char		*cause = NULL, want[128];
 	size_t		 j;
 
 	config_defaults(&c);
 	memcpy(&before, &c, sizeof c);
-	set_ok(&c, key_fields[i].key, key_fields[i].value);
-	for (j = 0; j < sizeof c; j++) {
-		if (in_range(j, key_fields[i].off, key_fields[i].len) ||
-		    in_range(j, key_fields[i].noff, key_fields[i].nlen))
-			continue;
-		if (now[j] != was[j])
-			fail_msg("%s wrote byte %zu of struct config",
-			    key_fields[i].key, j);
+	if (is_unbuilt(key_fields[i].key)) {
+		snprintf(want, sizeof want, "%s: not available yet in "
+		    "callosumd %s", key_fields[i].key, CALLOSUM_VERSION);
+		assert_int_equal(config_set(&c, key_fields[i].key,
+		    key_fields[i].value, &cause), -1);
+		assert_string_equal(cause, want);
+		free(cause);
+		assert_memory_equal(&c, &before, sizeof c);
+	} else {
+		set_ok(&c, key_fields[i].key, key_fields[i].value);
+		for (j = 0; j < sizeof c; j++) {
+			if (in_range(j, key_fields[i].off, key_fields[i].len) ||
+			    in_range(j, key_fields[i].noff, key_fields[i].nlen))
+				continue;
+			if (now[j] != was[j])
+				fail_msg("%s wrote byte %zu of struct config",
+				    key_fields[i].key, j);
+		}
+		assert_memory_not_equal(now + key_fields[i].off,
+		    was + key_fields[i].off, key_fields[i].len);
 	}
-	assert_memory_not_equal(now + key_fields[i].off,
-	    was + key_fields[i].off, key_fields[i].len);
 	config_free(&c);
 }
 
@@ -1122,6 +1187,107 @@ test_config_every_setter_writes_only_its_own_field(void **state)
 	}
 	assert_int_equal(n, nitems(key_fields));
 	assert_null(config_key_name(n + 1));
+}
+
+static void
+test_config_unbuilt_features_check_syntax_then_refuse(void **state)
+{
+	static const struct {
+		const char	*key;
+		const char	*value;
+	} valid[] = {
+		{ "redis", "unix:///run/redis/redis.sock" },
+		{ "redis", "redis://localhost:6379" },
+		{ "http", "[::1]:65535" },
+		{ "http", "localhost:1" },
+		{ "webhook", "http://localhost:8080/hook" },
+		{ "webhook", "https://hooks.example.com/callosum" }
+	};
+	struct config	 c;
+	char		*cause, want[128];
+	size_t		 i;
+
+	(void)state;
+	config_defaults(&c);
+	for (i = 0; i < nitems(valid); i++) {
+		cause = NULL;
+		assert_int_equal(config_set(&c, valid[i].key, valid[i].value,
+		    &cause), -1);
+		snprintf(want, sizeof want, "%s: not available yet in "
+		    "callosumd %s", valid[i].key, CALLOSUM_VERSION);
+		assert_string_equal(cause, want);
+		free(cause);
+	}
+	assert_null(c.redis);
+	assert_null(c.http);
+	assert_null(c.webhook);
+
+	/* A typo is still reported as a typo. */
+	cause = NULL;
+	assert_int_equal(config_set(&c, "http", "127.0.0.1", &cause), -1);
+	assert_string_equal(cause,
+	    "http: not ADDR:PORT with a port 1..65535: '127.0.0.1'");
+	free(cause);
+	config_free(&c);
+}
+
+static void
+test_config_unbuilt_feature_in_a_file_is_usage_error(void **state)
+{
+	struct config	 c;
+	char		*path, *cause = NULL, want[256];
+	char		*argv[] = { "callosumd", "--config", NULL, NULL };
+
+	(void)state;
+	path = write_temp("max_pending = 8\nwebhook = https://example.com/\n");
+	argv[2] = path;
+	assert_int_equal(config_from_args(&c, 3, argv, &cause), CONFIG_USAGE);
+	snprintf(want, sizeof want, "%s:2: webhook: not available yet in "
+	    "callosumd %s", path, CALLOSUM_VERSION);
+	assert_string_equal(cause, want);
+	free(cause);
+	config_free(&c);
+	remove_temp(path);
+}
+
+/* ADR 0012: a config file written for the SPEC loads. */
+static void
+test_config_tuning_keys_of_unbuilt_features_are_accepted(void **state)
+{
+	struct config	 c;
+	char		*path, *cause = NULL;
+	char		*argv[] = { "callosumd", "--config", NULL, NULL };
+
+	(void)state;
+	path = write_temp("breaker_failure_threshold = 7\n"
+	    "breaker_reset_timeout_ms = 1000\n"
+	    "breaker_half_open_max = 2\n"
+	    "redis_prefix = app:\n"
+	    "redis_maxlen = 100000\n"
+	    "redis_timeout_ms = 200\n"
+	    "synth_window = 40\n"
+	    "balance_threshold = 0.5\n"
+	    "promote_occurrences = 4\n"
+	    "promote_sessions = 3\n"
+	    "promote_models = 1\n"
+	    "webhook_retries = 2\n");
+	argv[2] = path;
+	assert_int_equal(config_from_args(&c, 3, argv, &cause), CONFIG_OK);
+	assert_null(cause);
+	assert_int_equal(c.breaker_failure_threshold, 7);
+	assert_int_equal(c.breaker_reset_timeout_ms, 1000);
+	assert_int_equal(c.breaker_half_open_max, 2);
+	assert_string_equal(c.redis_prefix, "app:");
+	assert_int_equal(c.redis_maxlen, 100000);
+	assert_int_equal(c.redis_timeout_ms, 200);
+	assert_int_equal(c.synth_window, 40);
+	assert_true(c.balance_threshold == 0.5);
+	assert_int_equal(c.promote_occurrences, 4);
+	assert_int_equal(c.promote_sessions, 3);
+	assert_int_equal(c.promote_models, 1);
+	assert_int_equal(c.webhook_retries, 2);
+	config_free(&c);
+	remove_temp(path);
 }
 
 /* config_check on c; expects cause, or success when cause is NULL. */
@@ -1335,7 +1501,15 @@ main(void)
 		cmocka_unit_test(
 		    test_config_free_then_fill_again_leaks_nothing),
 		cmocka_unit_test(
+		    test_config_help_marks_unbuilt_flags_not_available),
+		cmocka_unit_test(
 		    test_config_every_setter_writes_only_its_own_field),
+		cmocka_unit_test(
+		    test_config_unbuilt_features_check_syntax_then_refuse),
+		cmocka_unit_test(
+		    test_config_unbuilt_feature_in_a_file_is_usage_error),
+		cmocka_unit_test(
+		    test_config_tuning_keys_of_unbuilt_features_are_accepted),
 		cmocka_unit_test(
 		    test_config_check_max_pending_not_above_its_limit),
 		cmocka_unit_test(
