@@ -1,10 +1,11 @@
 /*
  * config: the built-in defaults, the config file and the command line, in
- * that order of strength, all going through config_set() so that a key is
- * checked the same way wherever it comes from.
+ * that order of strength, all going through the key's setter so that a key
+ * is checked the same way wherever it comes from, its default included.
  *
- * Every key is checked when it is set: the rest of the router may rely on
- * each field being in the range documented here without checking again.
+ * Every key is checked when it is set, and pairs of keys by config_check()
+ * once every source is in: the rest of the router may rely on each field
+ * being in the range documented here without checking again.
  */
 #include <sys/types.h>
 #include <sys/un.h>
@@ -12,6 +13,7 @@
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <math.h>
 #include <stddef.h>
@@ -42,7 +44,7 @@ _Static_assert(sizeof(uid_t) == sizeof(uint32_t), "uid_t is 32 bits");
 enum config_kind {
 	CONFIG_INT,		/* decimal, min..max */
 	CONFIG_SIZE,		/* decimal with k/m/g suffixes, min..max */
-	CONFIG_MODE,		/* octal, 0..0777 */
+	CONFIG_MODE,		/* octal, 0..max */
 	CONFIG_FRACTION,	/* a float in [0,1] */
 	CONFIG_STRING,		/* checked by check() */
 	CONFIG_UIDS,		/* comma-separated uids, empty: any */
@@ -50,16 +52,39 @@ enum config_kind {
 	CONFIG_LEVEL		/* error|warn|info|debug */
 };
 
+/*
+ * One row per key: its type, bounds and default together, as in tmux's
+ * options-table.c, so that nothing about a key is said in a second place.
+ * Every setter writes only the bytes off..off+width (and, for a list, the
+ * count at noff): two keys of one kind never share a field.
+ */
 struct config_key {
 	const char		*name;
 	enum config_kind	 kind;
 	size_t			 off;	/* of the field in a config */
-	size_t			 width;	/* of an integer field */
-	uint64_t		 min;
-	uint64_t		 max;
+	size_t			 width;	/* of the field; a list's whole array */
+	size_t			 noff;	/* UIDS, TRACTS: of the count field */
+	uint64_t		 min;	/* INT, SIZE */
+	uint64_t		 max;	/* INT, SIZE, MODE */
+	/*
+	 * The default as a config file would write it, applied through the
+	 * row's own setter so that it meets the same checks; NULL: unset.
+	 */
+	const char		*def;
+	/* A default known only at run time (caller frees); STRING only. */
+	char			*(*def_run)(void);
 	/* CONFIG_STRING: NULL when s is good, else what is wrong with it. */
 	const char		*(*check)(const char *s);
+	int			 flags;
 };
+
+/*
+ * The key turns on a feature this build does not have: a value is checked,
+ * then refused, so that nobody believes it is on. Such a row has no
+ * default: unset is what the build does. Delete the flag from the row when
+ * the feature lands (ADR 0012).
+ */
+#define CONFIG_UNBUILT	0x1
 
 static const char	*config_check_socket(const char *);
 static const char	*config_check_nonempty(const char *);
@@ -67,70 +92,111 @@ static const char	*config_check_redis(const char *);
 static const char	*config_check_http(const char *);
 static const char	*config_check_webhook(const char *);
 
-#define CONFIG_FIELD(f) \
-	offsetof(struct config, f), sizeof(((struct config *)0)->f)
+#define CONFIG_FIELD(f)							\
+	.off = offsetof(struct config, f),				\
+	.width = sizeof(((struct config *)0)->f)
+#define CONFIG_LIST(f, n)						\
+	CONFIG_FIELD(f), .noff = offsetof(struct config, n)
 
 static const struct config_key config_keys[] = {
-	{ "socket", CONFIG_STRING, CONFIG_FIELD(socket), 0, 0,
-	  config_check_socket },
-	{ "socket_mode", CONFIG_MODE, CONFIG_FIELD(socket_mode), 0, 0777,
-	  NULL },
-	{ "allow_uids", CONFIG_UIDS, CONFIG_FIELD(allow_uids), 0, 0, NULL },
-	{ "max_connections", CONFIG_INT, CONFIG_FIELD(max_connections),
-	  1, UINT_MAX, NULL },
-	{ "max_frame", CONFIG_SIZE, CONFIG_FIELD(max_frame), 64, UINT32_MAX,
-	  NULL },
+	{ .name = "socket", .kind = CONFIG_STRING, CONFIG_FIELD(socket),
+	  .def_run = config_default_socket, .check = config_check_socket },
+	{ .name = "socket_mode", .kind = CONFIG_MODE, CONFIG_FIELD(socket_mode),
+	  .max = 0777, .def = "0600" },
+	{ .name = "allow_uids", .kind = CONFIG_UIDS,
+	  CONFIG_LIST(allow_uids, nallow_uids), .def = "" },
+	{ .name = "max_connections", .kind = CONFIG_INT,
+	  CONFIG_FIELD(max_connections), .min = 1, .max = UINT_MAX,
+	  .def = "1024" },
+	{ .name = "max_frame", .kind = CONFIG_SIZE, CONFIG_FIELD(max_frame),
+	  .min = 64, .max = UINT32_MAX, .def = "1048576" },
 	/* Zero would close every client before it could say hello. */
-	{ "handshake_timeout_ms", CONFIG_INT,
-	  CONFIG_FIELD(handshake_timeout_ms), 1, UINT_MAX, NULL },
-	{ "max_subs_per_conn", CONFIG_INT, CONFIG_FIELD(max_subs_per_conn),
-	  1, UINT_MAX, NULL },
-	{ "output_limit", CONFIG_SIZE, CONFIG_FIELD(output_limit),
-	  1, SIZE_MAX, NULL },
-	{ "max_pending", CONFIG_SIZE, CONFIG_FIELD(max_pending),
-	  1, UINT64_MAX, NULL },
+	{ .name = "handshake_timeout_ms", .kind = CONFIG_INT,
+	  CONFIG_FIELD(handshake_timeout_ms), .min = 1, .max = UINT_MAX,
+	  .def = "2000" },
+	/* Zero would fail every frame longer than one read. */
+	{ .name = "frame_timeout_ms", .kind = CONFIG_INT,
+	  CONFIG_FIELD(frame_timeout_ms), .min = 1, .max = UINT_MAX,
+	  .def = "10000" },
+	/* Zero is meaningful: say bye at once, without waiting for readers. */
+	{ .name = "drain_timeout_ms", .kind = CONFIG_INT,
+	  CONFIG_FIELD(drain_timeout_ms), .min = 0, .max = UINT_MAX,
+	  .def = "5000" },
+	{ .name = "max_subs_per_conn", .kind = CONFIG_INT,
+	  CONFIG_FIELD(max_subs_per_conn), .min = 1, .max = UINT_MAX,
+	  .def = "256" },
+	{ .name = "output_limit", .kind = CONFIG_SIZE,
+	  CONFIG_FIELD(output_limit), .min = 1, .max = SIZE_MAX,
+	  .def = "8MiB" },
+	/* Not above max_pending_limit: config_check, once all is read. */
+	{ .name = "max_pending", .kind = CONFIG_SIZE, CONFIG_FIELD(max_pending),
+	  .min = 1, .max = UINT64_MAX, .def = "1024" },
+	{ .name = "max_pending_limit", .kind = CONFIG_SIZE,
+	  CONFIG_FIELD(max_pending_limit), .min = 1, .max = UINT64_MAX,
+	  .def = "1048576" },
+	{ .name = "pending_bytes_limit", .kind = CONFIG_SIZE,
+	  CONFIG_FIELD(pending_bytes_limit), .min = 1, .max = UINT64_MAX,
+	  .def = "64MiB" },
 	/* Zero is meaningful: a blocked pub fails at once. */
-	{ "publish_timeout_ms", CONFIG_INT, CONFIG_FIELD(publish_timeout_ms),
-	  0, UINT_MAX, NULL },
+	{ .name = "publish_timeout_ms", .kind = CONFIG_INT,
+	  CONFIG_FIELD(publish_timeout_ms), .min = 0, .max = UINT_MAX,
+	  .def = "100" },
 	/* Zero is the default: block in the kernel when idle. */
-	{ "busy_poll_us", CONFIG_INT, CONFIG_FIELD(busy_poll_us),
-	  0, CONFIG_BUSY_POLL_MAX_US, NULL },
-	{ "breaker_failure_threshold", CONFIG_INT,
-	  CONFIG_FIELD(breaker_failure_threshold), 1, UINT_MAX, NULL },
+	{ .name = "busy_poll_us", .kind = CONFIG_INT,
+	  CONFIG_FIELD(busy_poll_us), .min = 0, .max = CONFIG_BUSY_POLL_MAX_US,
+	  .def = "0" },
+	{ .name = "breaker_failure_threshold", .kind = CONFIG_INT,
+	  CONFIG_FIELD(breaker_failure_threshold), .min = 1, .max = UINT_MAX,
+	  .def = "5" },
 	/* Zero is meaningful: an open breaker tries again at once. */
-	{ "breaker_reset_timeout_ms", CONFIG_INT,
-	  CONFIG_FIELD(breaker_reset_timeout_ms), 0, UINT_MAX, NULL },
-	{ "breaker_half_open_max", CONFIG_INT,
-	  CONFIG_FIELD(breaker_half_open_max), 1, UINT_MAX, NULL },
-	{ "redis", CONFIG_STRING, CONFIG_FIELD(redis), 0, 0,
-	  config_check_redis },
-	{ "redis_prefix", CONFIG_STRING, CONFIG_FIELD(redis_prefix), 0, 0,
-	  config_check_nonempty },
-	{ "redis_maxlen", CONFIG_INT, CONFIG_FIELD(redis_maxlen),
-	  0, UINT64_MAX, NULL },
+	{ .name = "breaker_reset_timeout_ms", .kind = CONFIG_INT,
+	  CONFIG_FIELD(breaker_reset_timeout_ms), .min = 0, .max = UINT_MAX,
+	  .def = "30000" },
+	{ .name = "breaker_half_open_max", .kind = CONFIG_INT,
+	  CONFIG_FIELD(breaker_half_open_max), .min = 1, .max = UINT_MAX,
+	  .def = "1" },
+	{ .name = "redis", .kind = CONFIG_STRING, CONFIG_FIELD(redis),
+	  .check = config_check_redis, .flags = CONFIG_UNBUILT },
+	{ .name = "redis_prefix", .kind = CONFIG_STRING,
+	  CONFIG_FIELD(redis_prefix), .def = "callosum:",
+	  .check = config_check_nonempty },
+	{ .name = "redis_maxlen", .kind = CONFIG_INT,
+	  CONFIG_FIELD(redis_maxlen), .min = 0, .max = UINT64_MAX, .def = "0" },
 	/* Zero would time out every batch: Redis would never be used. */
-	{ "redis_timeout_ms", CONFIG_INT, CONFIG_FIELD(redis_timeout_ms),
-	  1, UINT_MAX, NULL },
-	{ "memlog_max_events", CONFIG_SIZE, CONFIG_FIELD(memlog_max_events),
-	  1, UINT64_MAX, NULL },
-	{ "synth_window", CONFIG_INT, CONFIG_FIELD(synth_window),
-	  1, UINT_MAX, NULL },
-	{ "balance_threshold", CONFIG_FRACTION,
-	  CONFIG_FIELD(balance_threshold), 0, 0, NULL },
-	{ "promote_occurrences", CONFIG_INT,
-	  CONFIG_FIELD(promote_occurrences), 1, UINT_MAX, NULL },
-	{ "promote_sessions", CONFIG_INT, CONFIG_FIELD(promote_sessions),
-	  1, UINT_MAX, NULL },
-	{ "promote_models", CONFIG_INT, CONFIG_FIELD(promote_models),
-	  1, UINT_MAX, NULL },
-	{ "webhook", CONFIG_STRING, CONFIG_FIELD(webhook), 0, 0,
-	  config_check_webhook },
-	{ "webhook_retries", CONFIG_INT, CONFIG_FIELD(webhook_retries),
-	  0, UINT_MAX, NULL },
-	{ "http", CONFIG_STRING, CONFIG_FIELD(http), 0, 0,
-	  config_check_http },
-	{ "tracts", CONFIG_TRACTS, CONFIG_FIELD(tracts), 0, 0, NULL },
-	{ "log_level", CONFIG_LEVEL, CONFIG_FIELD(log_level), 0, 0, NULL }
+	{ .name = "redis_timeout_ms", .kind = CONFIG_INT,
+	  CONFIG_FIELD(redis_timeout_ms), .min = 1, .max = UINT_MAX,
+	  .def = "500" },
+	{ .name = "memlog_max_events", .kind = CONFIG_SIZE,
+	  CONFIG_FIELD(memlog_max_events), .min = 1, .max = UINT64_MAX,
+	  .def = "1000000" },
+	/* Not below max_frame: config_check, once all is read. */
+	{ .name = "memlog_max_bytes", .kind = CONFIG_SIZE,
+	  CONFIG_FIELD(memlog_max_bytes), .min = 1, .max = UINT64_MAX,
+	  .def = "256MiB" },
+	{ .name = "synth_window", .kind = CONFIG_INT,
+	  CONFIG_FIELD(synth_window), .min = 1, .max = UINT_MAX, .def = "100" },
+	{ .name = "balance_threshold", .kind = CONFIG_FRACTION,
+	  CONFIG_FIELD(balance_threshold), .def = "0.7" },
+	{ .name = "promote_occurrences", .kind = CONFIG_INT,
+	  CONFIG_FIELD(promote_occurrences), .min = 1, .max = UINT_MAX,
+	  .def = "3" },
+	{ .name = "promote_sessions", .kind = CONFIG_INT,
+	  CONFIG_FIELD(promote_sessions), .min = 1, .max = UINT_MAX,
+	  .def = "2" },
+	{ .name = "promote_models", .kind = CONFIG_INT,
+	  CONFIG_FIELD(promote_models), .min = 1, .max = UINT_MAX,
+	  .def = "2" },
+	{ .name = "webhook", .kind = CONFIG_STRING, CONFIG_FIELD(webhook),
+	  .check = config_check_webhook, .flags = CONFIG_UNBUILT },
+	{ .name = "webhook_retries", .kind = CONFIG_INT,
+	  CONFIG_FIELD(webhook_retries), .min = 0, .max = UINT_MAX,
+	  .def = "5" },
+	{ .name = "http", .kind = CONFIG_STRING, CONFIG_FIELD(http),
+	  .check = config_check_http, .flags = CONFIG_UNBUILT },
+	{ .name = "tracts", .kind = CONFIG_TRACTS,
+	  CONFIG_LIST(tracts, ntracts), .def = "internal,external" },
+	{ .name = "log_level", .kind = CONFIG_LEVEL, CONFIG_FIELD(log_level),
+	  .def = "info" }
 };
 
 #define CONFIG_NKEYS	(sizeof config_keys / sizeof config_keys[0])
@@ -258,20 +324,48 @@ config_parse_size(const char *s, uint64_t *out)
 	return (-1);
 }
 
+/* The row's field in c; for a list, its array. */
+static void *
+config_field(struct config *c, const struct config_key *k)
+{
+	return ((char *)c + k->off);
+}
+
+/* A list's count field. */
+static size_t *
+config_count(struct config *c, const struct config_key *k)
+{
+	assert(k->kind == CONFIG_UIDS || k->kind == CONFIG_TRACTS);
+	return ((size_t *)((char *)c + k->noff));
+}
+
 static void
 config_store_int(struct config *c, const struct config_key *k, uint64_t v)
 {
-	char		*field = (char *)c + k->off;
 	uint32_t	 v32;
 
 	if (k->width == sizeof(uint32_t)) {
 		assert(v <= UINT32_MAX);
 		v32 = (uint32_t)v;
-		memcpy(field, &v32, sizeof v32);
+		memcpy(config_field(c, k), &v32, sizeof v32);
 	} else {
 		assert(k->width == sizeof(uint64_t));
-		memcpy(field, &v, sizeof v);
+		memcpy(config_field(c, k), &v, sizeof v);
 	}
+}
+
+/* Sets *cause to "NAME: out of range (MIN..MAX): 'VALUE'"; returns -1. */
+static int
+config_bad_range(char **cause, const struct config_key *k, const char *name,
+    const char *value)
+{
+	char	*what;
+
+	xasprintf(&what, "out of range (%llu..%llu)",
+	    (unsigned long long)k->min, (unsigned long long)k->max);
+	config_bad(cause, name, what, value);
+	free(what);
+	return (-1);
 }
 
 static int
@@ -279,10 +373,11 @@ config_set_int(struct config *c, const struct config_key *k, const char *name,
     const char *value, char **cause)
 {
 	const char	*end;
-	char		*what;
 	uint64_t	 v;
 	int		 ok;
 
+	/* A 32-bit field cannot hold more: the row is wrong. */
+	assert(k->width == sizeof(uint64_t) || k->max <= UINT32_MAX);
 	if (k->kind == CONFIG_SIZE)
 		ok = config_parse_size(value, &v) == 0;
 	else
@@ -294,9 +389,29 @@ config_set_int(struct config *c, const struct config_key *k, const char *name,
 		return (config_bad(cause, name, "not a positive integer",
 		    value));
 	}
-	if (v < k->min || v > k->max) {
-		xasprintf(&what, "out of range (%llu..%llu)",
-		    (unsigned long long)k->min, (unsigned long long)k->max);
+	if (v < k->min || v > k->max)
+		return (config_bad_range(cause, k, name, value));
+	config_store_int(c, k, v);
+	return (0);
+}
+
+/* Octal, with or without the leading 0: "0600" and "600" are the same. */
+static int
+config_set_mode(struct config *c, const struct config_key *k,
+    const char *name, const char *value, char **cause)
+{
+	const char	*s;
+	uint64_t	 v = 0;
+	char		*what;
+
+	for (s = value; *s >= '0' && *s <= '7'; s++) {
+		v = v * 8 + (unsigned)(*s - '0');
+		if (v > k->max)
+			break;
+	}
+	if (s == value || *s != '\0' || v > k->max) {
+		xasprintf(&what, "not an octal mode up to %#llo",
+		    (unsigned long long)k->max);
 		config_bad(cause, name, what, value);
 		free(what);
 		return (-1);
@@ -305,34 +420,15 @@ config_set_int(struct config *c, const struct config_key *k, const char *name,
 	return (0);
 }
 
-/* Octal, with or without the leading 0: "0600" and "600" are the same. */
 static int
-config_set_mode(struct config *c, const char *name, const char *value,
-    char **cause)
-{
-	const char	*s;
-	unsigned	 v = 0;
-
-	for (s = value; *s >= '0' && *s <= '7'; s++) {
-		v = v * 8 + (unsigned)(*s - '0');
-		if (v > 0777)
-			break;
-	}
-	if (s == value || *s != '\0' || v > 0777)
-		return (config_bad(cause, name, "not an octal mode up to 0777",
-		    value));
-	c->socket_mode = v;
-	return (0);
-}
-
-static int
-config_set_fraction(struct config *c, const char *name, const char *value,
-    char **cause)
+config_set_fraction(struct config *c, const struct config_key *k,
+    const char *name, const char *value, char **cause)
 {
 	const char	*s;
 	char		*end;
 	double		 v;
 
+	assert(k->width == sizeof v);
 	/*
 	 * Plain decimal notation only: strtod would also take blanks, hex
 	 * floats, "nan" and "inf", and none of those is a threshold.
@@ -347,22 +443,23 @@ config_set_fraction(struct config *c, const char *name, const char *value,
 	v = strtod(value, &end);
 	if (errno != 0 || *end != '\0' || !isfinite(v) || v < 0.0 || v > 1.0)
 		goto bad;
-	c->balance_threshold = v;
+	memcpy(config_field(c, k), &v, sizeof v);
 	return (0);
 bad:
 	return (config_bad(cause, name, "not a number in [0,1]", value));
 }
 
 static int
-config_set_level(struct config *c, const char *name, const char *value,
-    char **cause)
+config_set_level(struct config *c, const struct config_key *k,
+    const char *name, const char *value, char **cause)
 {
 	int	level;
 
+	assert(k->width == sizeof level);
 	if ((level = log_level_parse(value)) == -1)
 		return (config_bad(cause, name,
 		    "not error, warn, info or debug", value));
-	c->log_level = level;
+	memcpy(config_field(c, k), &level, sizeof level);
 	return (0);
 }
 
@@ -380,41 +477,47 @@ config_trim(char *s)
 	return (s);
 }
 
+/* One uid of a list; (uid_t)-1 is no uid: chown(2) reads it as "none". */
 static int
-config_set_uids(struct config *c, const char *name, const char *value,
-    char **cause)
+config_parse_uid(const char *s, uid_t *uid)
 {
-	uid_t		 uids[CONFIG_MAX_UIDS];
-	size_t		 n = 0;
-	char		*copy, *rest, *item, *t;
 	const char	*end;
 	uint64_t	 v;
-	int		 rc = -1;
 
+	if (config_parse_u64(s, &end, &v) != 0 || *end != '\0' ||
+	    v >= (uid_t)-1)
+		return (-1);
+	*uid = (uid_t)v;
+	return (0);
+}
+
+static int
+config_set_uids(struct config *c, const struct config_key *k,
+    const char *name, const char *value, char **cause)
+{
+	uid_t	 uids[CONFIG_MAX_UIDS], uid;
+	size_t	 n = 0, max = k->width / sizeof uids[0];
+	char	*copy, *rest, *item, *t;
+	int	 rc = -1;
+
+	assert(max <= CONFIG_MAX_UIDS);
 	rest = copy = xstrdup(value);
-	if (*config_trim(copy) == '\0') {
-		/* Empty: any uid that can open the socket. */
-		c->nallow_uids = 0;
-		free(copy);
-		return (0);
-	}
+	if (*config_trim(copy) == '\0')
+		rest = NULL;	/* empty: any uid that can open the socket */
 	while ((item = strsep(&rest, ",")) != NULL) {
 		t = config_trim(item);
-		/* (uid_t)-1 is no uid: chown(2) reads it as "no change". */
-		if (config_parse_u64(t, &end, &v) != 0 || *end != '\0' ||
-		    v >= (uid_t)-1) {
+		if (config_parse_uid(t, &uid) != 0) {
 			config_bad(cause, name, "not a uid", t);
 			goto out;
 		}
-		if (n == CONFIG_MAX_UIDS) {
-			xasprintf(cause, "%s: more than %d uids", name,
-			    CONFIG_MAX_UIDS);
+		if (n == max) {
+			xasprintf(cause, "%s: more than %zu uids", name, max);
 			goto out;
 		}
-		uids[n++] = (uid_t)v;
+		uids[n++] = uid;
 	}
-	memcpy(c->allow_uids, uids, n * sizeof uids[0]);
-	c->nallow_uids = n;
+	memcpy(config_field(c, k), uids, n * sizeof uids[0]);
+	*config_count(c, k) = n;
 	rc = 0;
 out:
 	free(copy);
@@ -443,14 +546,33 @@ config_free_tracts(char **tracts, size_t n)
 	}
 }
 
-static int
-config_set_tracts(struct config *c, const char *name, const char *value,
-    char **cause)
+/* What is wrong with t as the next of tracts[0..n-1], or NULL. */
+static const char *
+config_tract_bad(char **tracts, size_t n, const char *t)
 {
-	char	*tracts[CONFIG_MAX_TRACTS];
-	char	*copy, *rest, *item, *t;
-	size_t	 n = 0, i;
+	size_t	i;
 
+	if (t[0] == '$')
+		return ("reserved tract name");
+	if (!config_tract_valid(t))
+		return ("bad tract name");
+	for (i = 0; i < n; i++) {
+		if (strcmp(tracts[i], t) == 0)
+			return ("duplicate tract");
+	}
+	return (NULL);
+}
+
+static int
+config_set_tracts(struct config *c, const struct config_key *k,
+    const char *name, const char *value, char **cause)
+{
+	char		*tracts[CONFIG_MAX_TRACTS];
+	char		*copy, *rest, *item, *t;
+	const char	*what;
+	size_t		 n = 0, max = k->width / sizeof tracts[0];
+
+	assert(max <= CONFIG_MAX_TRACTS);
 	rest = copy = xstrdup(value);
 	if (*config_trim(copy) == '\0') {
 		xasprintf(cause, "%s: at least one tract is needed", name);
@@ -458,25 +580,12 @@ config_set_tracts(struct config *c, const char *name, const char *value,
 	}
 	while ((item = strsep(&rest, ",")) != NULL) {
 		t = config_trim(item);
-		if (t[0] == '$') {
-			config_bad(cause, name, "reserved tract name", t);
+		if ((what = config_tract_bad(tracts, n, t)) != NULL) {
+			config_bad(cause, name, what, t);
 			goto fail;
 		}
-		if (!config_tract_valid(t)) {
-			config_bad(cause, name, "bad tract name", t);
-			goto fail;
-		}
-		for (i = 0; i < n; i++) {
-			if (strcmp(tracts[i], t) == 0)
-				break;
-		}
-		if (i != n) {
-			config_bad(cause, name, "duplicate tract", t);
-			goto fail;
-		}
-		if (n == CONFIG_MAX_TRACTS) {
-			xasprintf(cause, "%s: more than %d tracts", name,
-			    CONFIG_MAX_TRACTS);
+		if (n == max) {
+			xasprintf(cause, "%s: more than %zu tracts", name, max);
 			goto fail;
 		}
 		tracts[n++] = xstrdup(t);
@@ -484,9 +593,9 @@ config_set_tracts(struct config *c, const char *name, const char *value,
 	free(copy);
 
 	/* Only now is the old list replaced: a bad list changes nothing. */
-	config_free_tracts(c->tracts, c->ntracts);
-	memcpy(c->tracts, tracts, n * sizeof tracts[0]);
-	c->ntracts = n;
+	config_free_tracts(config_field(c, k), *config_count(c, k));
+	memcpy(config_field(c, k), tracts, n * sizeof tracts[0]);
+	*config_count(c, k) = n;
 	return (0);
 fail:
 	config_free_tracts(tracts, n);
@@ -565,13 +674,59 @@ config_set_string(struct config *c, const struct config_key *k,
     const char *name, const char *value, char **cause)
 {
 	const char	*what;
-	char		**field = (char **)((char *)c + k->off);
+	char		**field = config_field(c, k);
 
+	assert(k->width == sizeof *field);
 	if ((what = k->check(value)) != NULL)
 		return (config_bad(cause, name, what, value));
 	free(*field);
 	*field = xstrdup(value);
 	return (0);
+}
+
+static int
+config_set_kind(struct config *c, const struct config_key *k,
+    const char *name, const char *value, char **cause)
+{
+	switch (k->kind) {
+	case CONFIG_INT:
+	case CONFIG_SIZE:
+		return (config_set_int(c, k, name, value, cause));
+	case CONFIG_MODE:
+		return (config_set_mode(c, k, name, value, cause));
+	case CONFIG_FRACTION:
+		return (config_set_fraction(c, k, name, value, cause));
+	case CONFIG_STRING:
+		return (config_set_string(c, k, name, value, cause));
+	case CONFIG_UIDS:
+		return (config_set_uids(c, k, name, value, cause));
+	case CONFIG_TRACTS:
+		return (config_set_tracts(c, k, name, value, cause));
+	case CONFIG_LEVEL:
+		return (config_set_level(c, k, name, value, cause));
+	}
+	abort();
+}
+
+/* Frees what k's field owns and leaves it empty. */
+static void
+config_free_key(struct config *c, const struct config_key *k)
+{
+	char	**s;
+
+	switch (k->kind) {
+	case CONFIG_STRING:
+		s = config_field(c, k);
+		free(*s);
+		*s = NULL;
+		break;
+	case CONFIG_TRACTS:
+		config_free_tracts(config_field(c, k), *config_count(c, k));
+		*config_count(c, k) = 0;
+		break;
+	default:
+		break;
+	}
 }
 
 /*
@@ -582,24 +737,19 @@ static int
 config_set_key(struct config *c, const struct config_key *k, const char *name,
     const char *value, char **cause)
 {
-	switch (k->kind) {
-	case CONFIG_INT:
-	case CONFIG_SIZE:
-		return (config_set_int(c, k, name, value, cause));
-	case CONFIG_MODE:
-		return (config_set_mode(c, name, value, cause));
-	case CONFIG_FRACTION:
-		return (config_set_fraction(c, name, value, cause));
-	case CONFIG_STRING:
-		return (config_set_string(c, k, name, value, cause));
-	case CONFIG_UIDS:
-		return (config_set_uids(c, name, value, cause));
-	case CONFIG_TRACTS:
-		return (config_set_tracts(c, name, value, cause));
-	case CONFIG_LEVEL:
-		return (config_set_level(c, name, value, cause));
-	}
-	abort();
+	struct config	scratch;
+
+	if (!(k->flags & CONFIG_UNBUILT))
+		return (config_set_kind(c, k, name, value, cause));
+
+	/* A typo is still reported as one: the row's setter, on scratch. */
+	memset(&scratch, 0, sizeof scratch);
+	if (config_set_kind(&scratch, k, name, value, cause) != 0)
+		return (-1);
+	config_free_key(&scratch, k);
+	xasprintf(cause, "%s: not available yet in callosumd %s", name,
+	    CALLOSUM_VERSION);
+	return (-1);
 }
 
 static const struct config_key *
@@ -612,6 +762,14 @@ config_find_key(const char *key)
 			return (&config_keys[i]);
 	}
 	return (NULL);
+}
+
+const char *
+config_key_name(size_t i)
+{
+	if (i >= CONFIG_NKEYS)
+		return (NULL);
+	return (config_keys[i].name);
 }
 
 char *
@@ -627,60 +785,88 @@ config_default_socket(void)
 	return (path);
 }
 
+static void
+config_default_key(struct config *c, const struct config_key *k)
+{
+	char	*cause = NULL;
+	int	 rc;
+
+	if (k->def_run != NULL) {
+		/*
+		 * Not checked here, where nobody could be told: config_check
+		 * does, once a later source has had the chance to replace it.
+		 */
+		assert(k->kind == CONFIG_STRING);
+		*(char **)config_field(c, k) = k->def_run();
+		return;
+	}
+	if (k->def == NULL)
+		return;
+	rc = config_set_key(c, k, k->name, k->def, &cause);
+	/* A default its own setter refuses is a bug in the table. */
+	assert(rc == 0 && cause == NULL);
+	(void)rc;
+}
+
 /* c is not read: whatever it held is overwritten, not freed. */
 void
 config_defaults(struct config *c)
 {
+	size_t	i;
+
 	memset(c, 0, sizeof *c);
-	c->socket = config_default_socket();
-	c->socket_mode = 0600;
-	c->nallow_uids = 0;
-	c->max_connections = 1024;
-	c->max_frame = 1048576;
-	c->handshake_timeout_ms = 2000;
-	c->max_subs_per_conn = 256;
-	c->output_limit = 8 * 1024 * 1024;
-	c->max_pending = 1024;
-	c->publish_timeout_ms = 100;
-	c->busy_poll_us = 0;
-	c->breaker_failure_threshold = 5;
-	c->breaker_reset_timeout_ms = 30000;
-	c->breaker_half_open_max = 1;
-	c->redis = NULL;
-	c->redis_prefix = xstrdup("callosum:");
-	c->redis_maxlen = 0;
-	c->redis_timeout_ms = 500;
-	c->memlog_max_events = 1000000;
-	c->synth_window = 100;
-	c->balance_threshold = 0.7;
-	c->promote_occurrences = 3;
-	c->promote_sessions = 2;
-	c->promote_models = 2;
-	c->webhook = NULL;
-	c->webhook_retries = 5;
-	c->http = NULL;
-	c->tracts[0] = xstrdup("internal");
-	c->tracts[1] = xstrdup("external");
-	c->ntracts = 2;
-	c->log_level = LOG_INFO;
+	for (i = 0; i < CONFIG_NKEYS; i++)
+		config_default_key(c, &config_keys[i]);
 }
 
 /* Leaves every pointer NULL, so freeing twice, or a zeroed c, is safe. */
 void
 config_free(struct config *c)
 {
-	free(c->socket);
-	c->socket = NULL;
-	free(c->redis);
-	c->redis = NULL;
-	free(c->redis_prefix);
-	c->redis_prefix = NULL;
-	free(c->webhook);
-	c->webhook = NULL;
-	free(c->http);
-	c->http = NULL;
-	config_free_tracts(c->tracts, c->ntracts);
-	c->ntracts = 0;
+	size_t	i;
+
+	for (i = 0; i < CONFIG_NKEYS; i++)
+		config_free_key(c, &config_keys[i]);
+}
+
+/* Checks what config_default_key stored unchecked. */
+static int
+config_check_run_defaults(const struct config *c, char **cause)
+{
+	const struct config_key	*k;
+	const char		*s, *what;
+	size_t			 i;
+
+	for (i = 0; i < CONFIG_NKEYS; i++) {
+		k = &config_keys[i];
+		if (k->def_run == NULL)
+			continue;
+		memcpy(&s, (const char *)c + k->off, sizeof s);
+		if (s != NULL && (what = k->check(s)) != NULL)
+			return (config_bad(cause, k->name, what, s));
+	}
+	return (0);
+}
+
+int
+config_check(const struct config *c, char **cause)
+{
+	if (config_check_run_defaults(c, cause) != 0)
+		return (-1);
+	if (c->max_pending > c->max_pending_limit) {
+		xasprintf(cause, "max_pending: %" PRIu64 " is above "
+		    "max_pending_limit (%" PRIu64 ")", c->max_pending,
+		    c->max_pending_limit);
+		return (-1);
+	}
+	/* The memory log must always be able to hold the largest event. */
+	if (c->memlog_max_bytes < c->max_frame) {
+		xasprintf(cause, "memlog_max_bytes: %" PRIu64 " is below "
+		    "max_frame (%" PRIu32 ")", c->memlog_max_bytes,
+		    c->max_frame);
+		return (-1);
+	}
+	return (0);
 }
 
 int
@@ -761,12 +947,26 @@ out:
 	return (rc);
 }
 
+/* One flag's help line; a feature not built yet says so on the next. */
+static void
+config_usage_flag(FILE *f, const struct config_flag *fl)
+{
+	const struct config_key	*k = NULL;
+	char			 left[64];
+
+	snprintf(left, sizeof left, "--%s%s%s", fl->name,
+	    fl->arg != NULL ? " " : "", fl->arg != NULL ? fl->arg : "");
+	fprintf(f, "  %-22s %s\n", left, fl->help);
+	if (fl->key != NULL)
+		k = config_find_key(fl->key);
+	if (k != NULL && (k->flags & CONFIG_UNBUILT))
+		fprintf(f, "  %-22s %s\n", "", "(not available yet)");
+}
+
 static void
 config_usage(FILE *f)
 {
-	const struct config_flag	*fl;
-	char				 left[64];
-	size_t				 i;
+	size_t	i;
 
 	fputs("usage: callosumd [--socket PATH] [--redis URL] "
 	    "[--http ADDR:PORT]\n"
@@ -775,12 +975,8 @@ config_usage(FILE *f)
 	    "                 [--log-level LEVEL] [--help] [--version]\n"
 	    "The Callosum message router, in the foreground.\n"
 	    "Flags take \"--flag VALUE\" or \"--flag=VALUE\".\n\n", f);
-	for (i = 0; i < CONFIG_NFLAGS; i++) {
-		fl = &config_flags[i];
-		snprintf(left, sizeof left, "--%s%s%s", fl->name,
-		    fl->arg != NULL ? " " : "", fl->arg != NULL ? fl->arg : "");
-		fprintf(f, "  %-22s %s\n", left, fl->help);
-	}
+	for (i = 0; i < CONFIG_NFLAGS; i++)
+		config_usage_flag(f, &config_flags[i]);
 	fputs("\nThe default socket is $XDG_RUNTIME_DIR/callosum.sock, else "
 	    "/tmp/callosum.sock.\n"
 	    "Exit status: 0 after a clean stop, 64 on unusable arguments or "
@@ -801,91 +997,93 @@ config_find_flag(const char *name, size_t len)
 }
 
 /*
- * On CONFIG_EXIT and CONFIG_USAGE c owns nothing (it has been freed), so a
- * caller that calls config_free anyway does no harm.
- *
- * The command line is read left to right, as getopt would: --help or
- * --version prints at once, before any file is read, unless an earlier
- * argument is bad.
+ * The flag arg names; *eq points at its '=' if it has one. Returns NULL
+ * with *cause when arg is no flag of ours.
  */
-enum config_result
-config_from_args(struct config *c, int argc, char **argv, char **cause)
+static const struct config_flag *
+config_arg_flag(const char *arg, const char **eq, char **cause)
 {
-	struct config_arg		*args;
 	const struct config_flag	*fl;
-	const struct config_key		*k;
-	const char			*arg, *name, *eq, *value;
+	const char			*name;
 	char				 q[CONFIG_QUOTE_MAX + 4], flag[80];
-	size_t				 nargs = 0, i;
-	int				 n;
-	enum config_result		 rc = CONFIG_USAGE;
 
-	config_defaults(c);
-	args = xcalloc(argc > 0 ? (size_t)argc : 1, sizeof *args);
-
-	for (n = 1; n < argc; n++) {
-		arg = argv[n];
-		if (arg[0] != '-' || strcmp(arg, "-") == 0 ||
-		    strcmp(arg, "--") == 0) {
-			xasprintf(cause, "unexpected argument '%s'",
-			    config_quote(arg, q, sizeof q));
-			goto out;
-		}
-		if (arg[1] != '-') {
-			/* There are no short flags: "-h" is not "--help". */
-			xasprintf(cause, "unknown flag '%s'",
-			    config_quote(arg, q, sizeof q));
-			goto out;
-		}
-		name = arg + 2;
-		eq = strchr(name, '=');
-		fl = config_find_flag(name,
-		    eq != NULL ? (size_t)(eq - name) : strlen(name));
-		if (fl == NULL) {
-			if (eq != NULL)
-				snprintf(flag, sizeof flag, "%.*s",
-				    (int)(eq - arg), arg);
-			else
-				snprintf(flag, sizeof flag, "%s", arg);
-			xasprintf(cause, "unknown flag '%s'",
-			    config_quote(flag, q, sizeof q));
-			goto out;
-		}
-		if (fl->arg == NULL) {
-			if (eq != NULL) {
-				xasprintf(cause, "--%s takes no value",
-				    fl->name);
-				goto out;
-			}
-			if (strcmp(fl->name, "help") == 0)
-				config_usage(stdout);
-			else
-				printf("callosumd %s\n", CALLOSUM_VERSION);
-			rc = CONFIG_EXIT;
-			goto out;
-		}
-		if (eq != NULL)
-			value = eq + 1;
-		else if (n + 1 < argc && strncmp(argv[n + 1], "--", 2) != 0)
-			value = argv[++n];
-		else {
-			/*
-			 * "--socket --redis x" is a forgotten value, not a
-			 * socket named "--redis"; "--socket=--x" still works.
-			 */
-			xasprintf(cause, "missing value for --%s", fl->name);
-			goto out;
-		}
-		args[nargs].flag = fl;
-		args[nargs].value = value;
-		nargs++;
+	if (arg[0] != '-' || strcmp(arg, "-") == 0 || strcmp(arg, "--") == 0) {
+		xasprintf(cause, "unexpected argument '%s'",
+		    config_quote(arg, q, sizeof q));
+		return (NULL);
 	}
+	/* There are no short flags: "-h" is not "--help". */
+	*eq = NULL;
+	if (arg[1] == '-') {
+		name = arg + 2;
+		*eq = strchr(name, '=');
+		fl = config_find_flag(name,
+		    *eq != NULL ? (size_t)(*eq - name) : strlen(name));
+		if (fl != NULL)
+			return (fl);
+	}
+	if (*eq != NULL)
+		snprintf(flag, sizeof flag, "%.*s", (int)(*eq - arg), arg);
+	else
+		snprintf(flag, sizeof flag, "%s", arg);
+	xasprintf(cause, "unknown flag '%s'", config_quote(flag, q, sizeof q));
+	return (NULL);
+}
 
-	/* The file first, wherever --config stands, so that flags win. */
+/*
+ * Reads argv[*n] into *a, moving *n past a separate value. Returns
+ * CONFIG_OK, CONFIG_EXIT once --help or --version has printed, or
+ * CONFIG_USAGE with *cause.
+ */
+static enum config_result
+config_parse_arg(int argc, char **argv, int *n, struct config_arg *a,
+    char **cause)
+{
+	const struct config_flag	*fl;
+	const char			*eq;
+
+	if ((fl = config_arg_flag(argv[*n], &eq, cause)) == NULL)
+		return (CONFIG_USAGE);
+	if (fl->arg == NULL) {
+		if (eq != NULL) {
+			xasprintf(cause, "--%s takes no value", fl->name);
+			return (CONFIG_USAGE);
+		}
+		if (strcmp(fl->name, "help") == 0)
+			config_usage(stdout);
+		else
+			printf("callosumd %s\n", CALLOSUM_VERSION);
+		return (CONFIG_EXIT);
+	}
+	if (eq != NULL)
+		a->value = eq + 1;
+	else if (*n + 1 < argc && strncmp(argv[*n + 1], "--", 2) != 0)
+		a->value = argv[++*n];
+	else {
+		/*
+		 * "--socket --redis x" is a forgotten value, not a socket
+		 * named "--redis"; "--socket=--x" still works.
+		 */
+		xasprintf(cause, "missing value for --%s", fl->name);
+		return (CONFIG_USAGE);
+	}
+	a->flag = fl;
+	return (CONFIG_OK);
+}
+
+/* The file first, wherever --config stands, so that flags win. */
+static int
+config_apply_args(struct config *c, const struct config_arg *args,
+    size_t nargs, char **cause)
+{
+	const struct config_key	*k;
+	char			 flag[80];
+	size_t			 i;
+
 	for (i = 0; i < nargs; i++) {
 		if (args[i].flag->key == NULL &&
 		    config_load_file(c, args[i].value, cause) != 0)
-			goto out;
+			return (-1);
 	}
 	for (i = 0; i < nargs; i++) {
 		if (args[i].flag->key == NULL)
@@ -894,8 +1092,40 @@ config_from_args(struct config *c, int argc, char **argv, char **cause)
 		assert(k != NULL);
 		snprintf(flag, sizeof flag, "--%s", args[i].flag->name);
 		if (config_set_key(c, k, flag, args[i].value, cause) != 0)
-			goto out;
+			return (-1);
 	}
+	return (0);
+}
+
+/*
+ * On CONFIG_EXIT and CONFIG_USAGE c owns nothing (it has been freed), so a
+ * caller that calls config_free anyway does no harm.
+ *
+ * The command line is read left to right, as getopt would: --help or
+ * --version prints at once, before any file is read, unless an earlier
+ * argument is bad. Pairs of keys are checked last, when every source has
+ * had its say: a flag may mend what the file alone got wrong.
+ */
+enum config_result
+config_from_args(struct config *c, int argc, char **argv, char **cause)
+{
+	struct config_arg	*args;
+	size_t			 nargs = 0;
+	int			 n;
+	enum config_result	 rc = CONFIG_USAGE;
+
+	config_defaults(c);
+	args = xcalloc(argc > 0 ? (size_t)argc : 1, sizeof *args);
+	for (n = 1; n < argc; n++) {
+		if ((rc = config_parse_arg(argc, argv, &n, &args[nargs],
+		    cause)) != CONFIG_OK)
+			goto out;
+		nargs++;
+	}
+	rc = CONFIG_USAGE;
+	if (config_apply_args(c, args, nargs, cause) != 0 ||
+	    config_check(c, cause) != 0)
+		goto out;
 	rc = CONFIG_OK;
 out:
 	free(args);
