@@ -1,119 +1,230 @@
 /*
- * conn: one client connection (ADR 0005).
+ * conn: one client connection (ADR 0005, ADR 0010).
  *
  * Reading: one read() into the connection's flat input buffer, then every
- * complete frame is handled in place, up to a budget; a pub that must wait
- * for a full tract stays in the buffer and reading pauses, so nothing
- * accepted is reordered.
- * Writing: frames are appended to a flat output buffer and the connection
- * is marked dirty; once per batch (the end of a read callback, or the
- * lowest-priority flush event) conn_flush() writes it with one write(2).
- * What the socket does not take goes to an evbuffer written on EV_WRITE.
+ * complete frame is handled in place, up to a budget, and while the output
+ * has room; a pub that must wait for a full tract stays in the buffer and
+ * reading pauses, so nothing accepted is reordered.
+ * Writing: frames go to the connection's outq, which writes them once per
+ * batch (the end of a read callback, or the flush event) and keeps held
+ * replies in their place.
  * Closing unlinks at once (no more fan-out reaches the conn) and frees from
- * the loop, so no caller up the stack touches freed memory.
+ * the loop, so no caller up the stack touches freed memory; work that
+ * completes later holds a reference that keeps the memory valid.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "router/clock.h"
 #include "router/config.h"
 #include "router/conn.h"
 #include "router/lib/htab.h"
 #include "router/log.h"
 #include "router/msg.h"
 #include "router/op.h"
+#include "router/outq.h"
 #include "router/server.h"
+#include "router/stats.h"
 #include "router/sub.h"
 #include "router/tract.h"
 #include "router/xmalloc.h"
 
 #define CONN_READ_MAX		(256 * 1024)	/* bytes per read(2) */
 #define CONN_IBUF_MIN		(16 * 1024)
-#define CONN_WBUF_MIN		(16 * 1024)
 #define CONN_BUF_KEEP		(256 * 1024)	/* larger idle buffers are freed */
 #define CONN_FRAMES_PER_PASS	4096	/* then yield to other conns */
 #define CONN_COPY_MAX		1024	/* larger tails go by reference */
 #define CONN_FLUSH_MS		1000	/* closing: time to flush output */
+#define CONN_BYE_MS		1000	/* after a cut: time for the bye */
+#define CONN_HOLDS_MAX		4096	/* replies waiting: then stop reading */
 
 static void	conn_read_cb(evutil_socket_t, short, void *);
 static void	conn_write_cb(evutil_socket_t, short, void *);
 static void	conn_handshake_cb(evutil_socket_t, short, void *);
+static void	conn_frame_timeout_cb(evutil_socket_t, short, void *);
 static void	conn_publish_timeout_cb(evutil_socket_t, short, void *);
 static void	conn_resume_cb(evutil_socket_t, short, void *);
 static void	conn_close_cb(evutil_socket_t, short, void *);
 static void	conn_free_cb(evutil_socket_t, short, void *);
+static void	conn_flush_deadline_cb(evutil_socket_t, short, void *);
+static void	conn_flush_cb(evutil_socket_t, short, void *);
+
+/* Connections with batched output to write, and the event that does it. */
+static TAILQ_HEAD(, conn)	 conn_dirtyq = TAILQ_HEAD_INITIALIZER(conn_dirtyq);
+static struct event		*conn_flush_ev;
+/* Reply encoding, reused: frames are copied into the outq at once. */
+static msgpack_sbuffer		 conn_sb;
+
+void
+conn_loop_init(struct event_base *base)
+{
+	/*
+	 * Output batched by callbacks that do not flush it themselves is
+	 * written once the callbacks already active in this pass have run:
+	 * activating the event queues it behind them.
+	 */
+	conn_flush_ev = event_new(base, -1, 0, conn_flush_cb, NULL);
+	if (conn_flush_ev == NULL)
+		xcheck(-1, sizeof(struct event *));
+	msgpack_sbuffer_init(&conn_sb);
+}
+
+void
+conn_loop_free(void)
+{
+	if (conn_flush_ev != NULL)
+		event_free(conn_flush_ev);
+	conn_flush_ev = NULL;
+	msgpack_sbuffer_destroy(&conn_sb);
+	msgpack_sbuffer_init(&conn_sb);
+}
 
 static void
-conn_set_timer(struct event *ev, unsigned ms)
+conn_flush_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct timeval	tv = { ms / 1000, (ms % 1000) * 1000 };
-
-	evtimer_add(ev, &tv);
+	(void)fd;
+	(void)what;
+	(void)arg;
+	conn_flush_dirty();
 }
 
 struct conn *
 conn_new(struct server *srv, int fd, uid_t uid, pid_t pid)
 {
-	struct conn	*c;
+	struct event_base	*base = server_base(srv);
+	struct conn		*c;
 
 	c = xcalloc(1, sizeof(*c));
-	c->id = ++srv->next_conn_id;
 	c->srv = srv;
 	c->fd = fd;
 	c->uid = uid;
 	c->pid = pid;
-	if ((c->subs = htab_new()) == NULL || (c->out = evbuffer_new()) == NULL)
-		abort();
-	event_assign(&c->read_ev, srv->base, fd, EV_READ | EV_PERSIST,
+	if ((c->subs = htab_new()) == NULL)
+		xcheck(-1, sizeof(struct htab *));
+	c->oq = outq_new(fd);
+	event_assign(&c->read_ev, base, fd, EV_READ | EV_PERSIST,
 	    conn_read_cb, c);
-	event_assign(&c->write_ev, srv->base, fd, EV_WRITE | EV_PERSIST,
+	event_assign(&c->write_ev, base, fd, EV_WRITE | EV_PERSIST,
 	    conn_write_cb, c);
-	evtimer_assign(&c->handshake_timer, srv->base, conn_handshake_cb, c);
-	evtimer_assign(&c->publish_timer, srv->base, conn_publish_timeout_cb, c);
-	evtimer_assign(&c->flush_timer, srv->base, conn_free_cb, c);
-	event_assign(&c->resume_ev, srv->base, -1, 0, conn_resume_cb, c);
-	event_assign(&c->close_ev, srv->base, -1, 0, conn_close_cb, c);
-	event_assign(&c->free_ev, srv->base, -1, 0, conn_free_cb, c);
-	conn_set_timer(&c->handshake_timer, srv->cfg->handshake_timeout_ms);
+	evtimer_assign(&c->handshake_timer, base, conn_handshake_cb, c);
+	evtimer_assign(&c->frame_timer, base, conn_frame_timeout_cb, c);
+	evtimer_assign(&c->publish_timer, base, conn_publish_timeout_cb, c);
+	evtimer_assign(&c->flush_timer, base, conn_flush_deadline_cb, c);
+	event_assign(&c->resume_ev, base, -1, 0, conn_resume_cb, c);
+	event_assign(&c->close_ev, base, -1, 0, conn_close_cb, c);
+	event_assign(&c->free_ev, base, -1, 0, conn_free_cb, c);
+	clock_timer_ms(&c->handshake_timer,
+	    server_config(srv)->handshake_timeout_ms);
 	TAILQ_INIT(&c->out_waiters);
-	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
-	srv->nconns++;
+	c->id = server_conn_add(srv, c);
 	event_add(&c->read_ev, NULL);
 	return (c);
+}
+
+struct conn *
+conn_ref(struct conn *c)
+{
+	c->refs++;
+	return (c);
+}
+
+void
+conn_unref(struct conn *c)
+{
+	if (--c->refs == 0 && (c->flags & CONN_GONE))
+		free(c);
+}
+
+void
+conn_set_identity(struct conn *c, const struct wire_req *req)
+{
+	c->flags |= CONN_HELLO;
+	evtimer_del(&c->handshake_timer);
+	c->agent = xstrndup(req->agent.ptr, req->agent.len);
+	c->agent_len = req->agent.len;
+	c->session = xstrndup(req->session.ptr ? req->session.ptr : "",
+	    req->session.len);
+	c->session_len = req->session.len;
+	c->model = xstrndup(req->model.ptr ? req->model.ptr : "",
+	    req->model.len);
+	c->model_len = req->model.len;
+	if (req->tract.ptr != NULL) {
+		c->home = xstrndup(req->tract.ptr, req->tract.len);
+		c->home_len = req->tract.len;
+	}
+}
+
+struct tract *
+conn_last_to(const struct conn *c)
+{
+	return (c->last_to);
+}
+
+/* Tracts live as long as the server: the cache cannot dangle. */
+void
+conn_set_last_to(struct conn *c, struct tract *t)
+{
+	c->last_to = t;
+}
+
+struct sub *
+conn_find_sub(struct conn *c, uint64_t sid)
+{
+	return (htab_get(c->subs, &sid, sizeof(sid)));
+}
+
+/* The key is the sub's own sid field's value: sid must stay put there. */
+void
+conn_add_sub(struct conn *c, struct sub *s, uint64_t sid)
+{
+	xcheck(htab_put(c->subs, sub_sid_key(s), sizeof(sid), s), sizeof(s));
+}
+
+void
+conn_remove_sub(struct conn *c, struct sub *s, uint64_t sid)
+{
+	if (htab_get(c->subs, &sid, sizeof(sid)) == s)
+		htab_del(c->subs, &sid, sizeof(sid));
+}
+
+size_t
+conn_nsubs(const struct conn *c)
+{
+	return (htab_count(c->subs));
 }
 
 size_t
 conn_output_len(struct conn *c)
 {
-	return (evbuffer_get_length(c->out) + c->wlen);
+	return (outq_len(c->oq));
 }
 
 bool
 conn_output_full(struct conn *c)
 {
-	return (conn_output_len(c) > c->srv->cfg->output_limit / 2);
+	return (outq_len(c->oq) > server_config(c->srv)->output_limit / 2);
 }
 
 void
-conn_wait_output(struct conn *c, struct sub *s)
+conn_wait_output(struct conn *c, struct conn_waiter *w)
 {
-	if (s->out_wait)
+	if (w->on)
 		return;
-	s->out_wait = true;
-	TAILQ_INSERT_TAIL(&c->out_waiters, s, out_entry);
+	w->on = true;
+	TAILQ_INSERT_TAIL(&c->out_waiters, w, entry);
 }
 
 void
-conn_unwait_output(struct conn *c, struct sub *s)
+conn_unwait_output(struct conn *c, struct conn_waiter *w)
 {
-	if (!s->out_wait)
+	if (!w->on)
 		return;
-	s->out_wait = false;
-	TAILQ_REMOVE(&c->out_waiters, s, out_entry);
+	w->on = false;
+	TAILQ_REMOVE(&c->out_waiters, w, entry);
 }
 
 /* A reader that lets its output pass the limit is closed (slow consumer). */
@@ -121,42 +232,23 @@ static void
 conn_check_output(struct conn *c)
 {
 	if ((c->flags & (CONN_CLOSING | CONN_DOOMED)) ||
-	    conn_output_len(c) <= c->srv->cfg->output_limit)
+	    outq_len(c->oq) <= server_config(c->srv)->output_limit)
 		return;
-	c->srv->n.conns_closed_output++;
+	stats_inc(STATS_CONNS_CLOSED_OUTPUT);
 	log_warn("conn_output_limit", "conn=%llu agent=%s bytes=%zu",
 	    (unsigned long long)c->id, c->agent ? c->agent : "-",
-	    conn_output_len(c));
+	    outq_len(c->oq));
 	conn_close_later(c, "output_limit");
 }
 
-/* Room for n more bytes in wbuf; marks c dirty. */
-static char *
-conn_wbuf_reserve(struct conn *c, size_t n)
-{
-	struct server	*srv = c->srv;
-	size_t		 ncap;
-
-	if (c->wcap - c->wlen < n) {
-		ncap = c->wcap == 0 ? CONN_WBUF_MIN : c->wcap;
-		while (ncap - c->wlen < n)
-			ncap *= 2;
-		c->wbuf = xrealloc(c->wbuf, ncap);
-		c->wcap = ncap;
-	}
-	if (!(c->flags & CONN_DIRTY)) {
-		c->flags |= CONN_DIRTY;
-		TAILQ_INSERT_TAIL(&srv->dirty, c, dirty_entry);
-		event_active(srv->flush_ev, EV_TIMEOUT, 0);
-	}
-	return (c->wbuf + c->wlen);
-}
-
 static void
-conn_wbuf_add(struct conn *c, const void *data, size_t len)
+conn_dirty(struct conn *c)
 {
-	memcpy(conn_wbuf_reserve(c, len), data, len);
-	c->wlen += len;
+	if (c->flags & CONN_DIRTY)
+		return;
+	c->flags |= CONN_DIRTY;
+	TAILQ_INSERT_TAIL(&conn_dirtyq, c, dirty_entry);
+	event_active(conn_flush_ev, EV_TIMEOUT, 0);
 }
 
 static void
@@ -164,7 +256,7 @@ conn_undirty(struct conn *c)
 {
 	if (c->flags & CONN_DIRTY) {
 		c->flags &= ~CONN_DIRTY;
-		TAILQ_REMOVE(&c->srv->dirty, c, dirty_entry);
+		TAILQ_REMOVE(&conn_dirtyq, c, dirty_entry);
 	}
 }
 
@@ -175,19 +267,19 @@ conn_undirty(struct conn *c)
 static void
 conn_output_drained(struct conn *c)
 {
-	struct sub	*s;
+	struct conn_waiter	*w;
 
 	if (c->flags & CONN_CLOSING) {
-		if (conn_output_len(c) == 0)
+		if (outq_len(c->oq) == 0)
 			event_active(&c->free_ev, EV_TIMEOUT, 0);
 		return;
 	}
-	if (conn_output_len(c) > c->srv->cfg->output_limit / 4)
+	if (outq_len(c->oq) > server_config(c->srv)->output_limit / 4)
 		return;
 	conn_resume(c, CONN_PAUSE_OUTPUT);
-	while ((s = TAILQ_FIRST(&c->out_waiters)) != NULL) {
-		conn_unwait_output(c, s);
-		event_active(&s->pump_ev, EV_TIMEOUT, 0);
+	while ((w = TAILQ_FIRST(&c->out_waiters)) != NULL) {
+		conn_unwait_output(c, w);
+		event_active(w->ev, EV_TIMEOUT, 0);
 	}
 }
 
@@ -195,52 +287,29 @@ conn_output_drained(struct conn *c)
 static void
 conn_write_failed(struct conn *c)
 {
-	c->wlen = 0;
-	evbuffer_drain(c->out, evbuffer_get_length(c->out));
-	conn_close(c, NULL);
+	conn_close(c, NULL, 0);
 	event_active(&c->free_ev, EV_TIMEOUT, 0);
 }
 
-/*
- * Writes wbuf: straight to the socket when nothing older waits in out,
- * the rest into out for EV_WRITE.
- */
 static void
 conn_flush(struct conn *c)
 {
-	ssize_t	n = 0;
-
 	conn_undirty(c);
-	if (c->wlen == 0)
+	if (outq_flush(c->oq) == -1) {
+		conn_write_failed(c);
 		return;
-	if (evbuffer_get_length(c->out) == 0) {
-		n = write(c->fd, c->wbuf, c->wlen);
-		if (n == -1 && errno != EAGAIN && errno != EINTR) {
-			conn_write_failed(c);
-			return;
-		}
-		if (n == -1)
-			n = 0;
 	}
-	if ((size_t)n < c->wlen) {
-		evbuffer_add(c->out, c->wbuf + n, c->wlen - n);
+	if (outq_wants_write(c->oq))
 		event_add(&c->write_ev, NULL);
-	}
-	c->wlen = 0;
-	if (c->wcap > CONN_BUF_KEEP) {
-		free(c->wbuf);
-		c->wbuf = NULL;
-		c->wcap = 0;
-	}
 	conn_output_drained(c);
 }
 
 void
-conn_flush_dirty(struct server *srv)
+conn_flush_dirty(void)
 {
 	struct conn	*c;
 
-	while ((c = TAILQ_FIRST(&srv->dirty)) != NULL)
+	while ((c = TAILQ_FIRST(&conn_dirtyq)) != NULL)
 		conn_flush(c);
 }
 
@@ -249,37 +318,48 @@ conn_write_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn	*c = arg;
 
+	(void)fd;
 	(void)what;
-	if (evbuffer_write(c->out, fd) == -1 && errno != EAGAIN &&
-	    errno != EINTR) {
+	if (outq_write(c->oq) == -1) {
 		conn_write_failed(c);
 		return;
 	}
-	if (evbuffer_get_length(c->out) == 0) {
+	if (!outq_wants_write(c->oq))
 		event_del(&c->write_ev);
-		if (c->wlen > 0)
-			conn_flush(c);	/* out was in its way */
-	}
 	conn_output_drained(c);
 }
 
-void
-conn_flush_out(struct conn *c)
+/* Queues bytes of whole frames for c, unless c is going away. */
+static void
+conn_out(struct conn *c, const void *p, size_t len)
 {
-	struct server	*srv = c->srv;
-
-	if (!(c->flags & (CONN_CLOSING | CONN_DOOMED)))
-		conn_wbuf_add(c, srv->out.data, srv->out.size);
-	srv->out.size = 0;
+	if (c->flags & (CONN_CLOSING | CONN_DOOMED))
+		return;
+	outq_add(c->oq, p, len);
+	conn_dirty(c);
 	conn_check_output(c);
+}
+
+void
+conn_send_frame(struct conn *c, const void *frame, size_t len)
+{
+	conn_out(c, frame, len);
+}
+
+/* Sends what the encoder left in conn_sb. */
+static void
+conn_out_sb(struct conn *c)
+{
+	conn_out(c, conn_sb.data, conn_sb.size);
+	conn_sb.size = 0;
 }
 
 void
 conn_send_err(struct conn *c, bool has_id, uint64_t id, enum wire_code code,
     const char *msg)
 {
-	wire_enc_err(&c->srv->out, has_id, id, code, msg);
-	conn_flush_out(c);
+	xcheck(wire_enc_err(&conn_sb, has_id, id, code, msg), 0);
+	conn_out_sb(c);
 }
 
 void
@@ -287,8 +367,38 @@ conn_send_ack(struct conn *c, bool has_id, uint64_t id)
 {
 	if (!has_id)
 		return;		/* success without id is silent */
-	wire_enc_ack(&c->srv->out, id);
-	conn_flush_out(c);
+	xcheck(wire_enc_ack(&conn_sb, id), 0);
+	conn_out_sb(c);
+}
+
+void
+conn_send_ack_pub(struct conn *c, uint64_t id, const char *eid,
+    const char *stored)
+{
+	xcheck(wire_enc_ack_pub(&conn_sb, id, eid, stored), 0);
+	conn_out_sb(c);
+}
+
+void
+conn_send_pong(struct conn *c, bool has_id, uint64_t id)
+{
+	xcheck(wire_enc_pong(&conn_sb, has_id, id), 0);
+	conn_out_sb(c);
+}
+
+void
+conn_send_lag(struct conn *c, uint64_t sid, uint64_t dropped,
+    const char *first, const char *last)
+{
+	xcheck(wire_enc_lag(&conn_sb, sid, dropped, first, last), 0);
+	conn_out_sb(c);
+}
+
+void
+conn_send_end(struct conn *c, uint64_t sid)
+{
+	xcheck(wire_enc_end(&conn_sb, sid), 0);
+	conn_out_sb(c);
 }
 
 static void
@@ -311,19 +421,47 @@ conn_send_msg(struct conn *c, uint64_t sid, struct msg *m)
 	n = wire_msg_prefix(pre, m->tail_pairs, m->tail_len, sid);
 	if (m->tail_len <= CONN_COPY_MAX) {
 		/* Copying a small tail is cheaper than a reference chain. */
-		p = conn_wbuf_reserve(c, n + m->tail_len);
+		p = outq_reserve(c->oq, n + m->tail_len);
 		memcpy(p, pre, n);
 		memcpy(p + n, m->tail, m->tail_len);
-		c->wlen += n + m->tail_len;
-	} else {
-		/* Keep order: what wbuf holds goes first, then prefix and tail. */
-		evbuffer_add(c->out, c->wbuf, c->wlen);
-		c->wlen = 0;
-		evbuffer_add(c->out, pre, n);
-		evbuffer_add_reference(c->out, m->tail, m->tail_len,
+		outq_commit(c->oq, n + m->tail_len);
+	} else
+		outq_add_ref(c->oq, pre, n, m->tail, m->tail_len,
 		    conn_msg_cleanup, msg_ref(m));
-		event_add(&c->write_ev, NULL);
-	}
+	conn_dirty(c);
+	conn_check_output(c);
+}
+
+uint64_t
+conn_reply_hold(struct conn *c)
+{
+	uint64_t	seq;
+
+	seq = outq_hold(c->oq);
+	if (outq_holds(c->oq) >= CONN_HOLDS_MAX)
+		conn_pause(c, CONN_PAUSE_HOLDS);
+	return (seq);
+}
+
+/*
+ * A closing conn still takes its held replies (a drain lets them out
+ * before bye); a freed one, or a slot already cut, drops them.
+ */
+void
+conn_reply_fill(struct conn *c, uint64_t seq, bool has_id, uint64_t id,
+    enum wire_code code, const char *why, const char *eid, const char *stored)
+{
+	if (c->flags & CONN_GONE)
+		return;
+	if (code != WIRE_OK)
+		xcheck(wire_enc_err(&conn_sb, has_id, id, code, why), 0);
+	else if (has_id)
+		xcheck(wire_enc_ack_pub(&conn_sb, id, eid, stored), 0);
+	outq_fill(c->oq, seq, conn_sb.data, conn_sb.size);
+	conn_sb.size = 0;
+	if (outq_holds(c->oq) <= CONN_HOLDS_MAX / 2)
+		conn_resume(c, CONN_PAUSE_HOLDS);
+	conn_dirty(c);
 	conn_check_output(c);
 }
 
@@ -353,10 +491,71 @@ conn_resume(struct conn *c, int why)
 static void
 conn_bad_length(struct conn *c, uint32_t len)
 {
-	c->srv->n.bad_frames++;
+	stats_inc(STATS_BAD_FRAMES);
 	conn_send_err(c, false, 0, WIRE_BAD_FRAME, len == 0 ?
 	    "frame length 0" : "frame longer than max_frame");
-	conn_close(c, NULL);
+	conn_close(c, NULL, CONN_FLUSH_MS);
+}
+
+/*
+ * SPEC: a frame, once begun, completes within frame_timeout_ms. The clock
+ * runs while a partial frame waits and reading is not paused by us; it
+ * restarts when a new frame begins (frames were consumed in this pass).
+ */
+static void
+conn_frame_clock(struct conn *c, bool consumed)
+{
+	bool	partial;
+
+	partial = c->pause == 0 && c->ilen > 0 &&
+	    !event_pending(&c->resume_ev, EV_TIMEOUT, NULL);
+	if (!partial) {
+		if (c->frame_timing)
+			evtimer_del(&c->frame_timer);
+		c->frame_timing = false;
+		return;
+	}
+	if (c->frame_timing && !consumed)
+		return;
+	c->frame_timing = true;
+	clock_timer_ms(&c->frame_timer,
+	    server_config(c->srv)->frame_timeout_ms);
+}
+
+/* Handles the frames at the start of ibuf; returns bytes consumed. */
+static size_t
+conn_frames(struct conn *c)
+{
+	const struct config	*cfg = server_config(c->srv);
+	unsigned		 budget = CONN_FRAMES_PER_PASS;
+	size_t			 off = 0;
+	uint32_t		 len;
+
+	while (c->pause == 0 && !(c->flags & (CONN_CLOSING | CONN_DOOMED))) {
+		if (c->ilen - off < WIRE_HDR_LEN)
+			break;
+		len = wire_frame_len((unsigned char *)c->ibuf + off);
+		if (len == 0 || len > cfg->max_frame) {
+			conn_bad_length(c, len);
+			break;
+		}
+		if (c->ilen - off - WIRE_HDR_LEN < len)
+			break;
+		if (budget-- == 0) {
+			clock_later(&c->resume_ev);
+			break;
+		}
+		/* Pace replies as pumps are paced: never run past the limit. */
+		if (outq_len(c->oq) > cfg->output_limit / 2) {
+			conn_pause(c, CONN_PAUSE_OUTPUT);
+			break;
+		}
+		if (op_dispatch(c, c->ibuf + off + WIRE_HDR_LEN, len) ==
+		    OP_PARK)
+			break;	/* the frame stays in the input */
+		off += WIRE_HDR_LEN + len;
+	}
+	return (off);
 }
 
 /*
@@ -366,41 +565,20 @@ conn_bad_length(struct conn *c, uint32_t len)
 static int
 conn_process(struct conn *c)
 {
-	unsigned	 budget = CONN_FRAMES_PER_PASS;
-	size_t		 off = 0;
-	uint32_t	 len;
+	size_t	off;
 
-	server_clock_read(c->srv);
-	while (c->pause == 0 && !(c->flags & (CONN_CLOSING | CONN_DOOMED))) {
-		if (c->ilen - off < WIRE_HDR_LEN)
-			break;
-		len = wire_frame_len((unsigned char *)c->ibuf + off);
-		if (len == 0 || len > c->srv->cfg->max_frame) {
-			conn_bad_length(c, len);
-			return (-1);
-		}
-		if (c->ilen - off - WIRE_HDR_LEN < len)
-			break;
-		if (budget-- == 0) {
-			server_later(&c->resume_ev);
-			break;
-		}
-		if (op_dispatch(c, c->ibuf + off + WIRE_HDR_LEN, len) ==
-		    OP_PARK)
-			break;	/* the frame stays in the input */
-		off += WIRE_HDR_LEN + len;
-	}
+	clock_read();
+	off = conn_frames(c);
 	if (off > 0) {
 		memmove(c->ibuf, c->ibuf + off, c->ilen - off);
 		c->ilen -= off;
 	}
 	if (c->flags & (CONN_CLOSING | CONN_DOOMED))
 		return (-1);
-	if (conn_output_len(c) > c->srv->cfg->output_limit / 2)
-		conn_pause(c, CONN_PAUSE_OUTPUT);
+	conn_frame_clock(c, off > 0);
 	if ((c->flags & CONN_EOF) && c->pause == 0 &&
 	    !event_pending(&c->resume_ev, EV_TIMEOUT, NULL)) {
-		conn_close(c, NULL);	/* peer is done sending; so are we */
+		conn_close(c, NULL, CONN_FLUSH_MS);	/* peer is done */
 		return (-1);
 	}
 	return (0);
@@ -457,7 +635,7 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		c->ibuf = NULL;
 		c->icap = 0;
 	}
-	conn_flush_dirty(c->srv);
+	conn_flush_dirty();
 }
 
 static void
@@ -468,7 +646,7 @@ conn_resume_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	conn_process(c);
-	conn_flush_dirty(c->srv);
+	conn_flush_dirty();
 }
 
 static void
@@ -482,7 +660,23 @@ conn_handshake_cb(evutil_socket_t fd, short what, void *arg)
 	    (unsigned long long)c->id);
 	conn_send_err(c, false, 0, WIRE_HELLO_REQUIRED,
 	    "no hello within handshake_timeout_ms");
-	conn_close(c, NULL);
+	conn_close(c, NULL, CONN_FLUSH_MS);
+}
+
+static void
+conn_frame_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	(void)fd;
+	(void)what;
+	c->frame_timing = false;
+	stats_inc(STATS_BAD_FRAMES);
+	log_info("conn_frame_timeout", "conn=%llu buffered=%zu",
+	    (unsigned long long)c->id, c->ilen);
+	conn_send_err(c, false, 0, WIRE_BAD_FRAME,
+	    "frame not completed within frame_timeout_ms");
+	conn_close(c, NULL, CONN_FLUSH_MS);
 }
 
 /* The parked pub waited publish_timeout_ms: it is answered backpressure. */
@@ -497,8 +691,9 @@ conn_publish_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	if (t == NULL)
 		return;
 	tract_unwait(t, c);
+	c->waiting_on = NULL;
 	c->pub_timed_out = true;
-	c->srv->n.backpressure++;
+	stats_inc(STATS_BACKPRESSURE);
 	tract_note_failure(t, "backpressure");
 	conn_resume(c, CONN_PAUSE_TRACT_FULL);
 }
@@ -510,16 +705,13 @@ conn_publish_timeout_cb(evutil_socket_t fd, short what, void *arg)
 void
 conn_start_publish_wait(struct conn *c, struct tract *t)
 {
-	int64_t		now = server_mono_us(), left;
-	struct timeval	tv;
+	int64_t	now = clock_mono_now_us();
 
 	if (c->pub_deadline_us == 0)
 		c->pub_deadline_us = now +
-		    (int64_t)c->srv->cfg->publish_timeout_ms * 1000;
-	left = c->pub_deadline_us > now ? c->pub_deadline_us - now : 0;
-	tv.tv_sec = left / 1000000;
-	tv.tv_usec = left % 1000000;
-	evtimer_add(&c->publish_timer, &tv);
+		    (int64_t)server_config(c->srv)->publish_timeout_ms * 1000;
+	clock_timer_us(&c->publish_timer, c->pub_deadline_us - now);
+	c->waiting_on = t;
 	tract_wait(t, c);
 	conn_pause(c, CONN_PAUSE_TRACT_FULL);
 }
@@ -530,6 +722,13 @@ conn_end_publish_wait(struct conn *c)
 	evtimer_del(&c->publish_timer);
 	c->pub_timed_out = false;
 	c->pub_deadline_us = 0;
+}
+
+void
+conn_wake_publisher(struct conn *c)
+{
+	c->waiting_on = NULL;
+	conn_resume(c, CONN_PAUSE_TRACT_FULL);
 }
 
 /* Frees every subscription; the table changes under us, so restart. */
@@ -547,35 +746,68 @@ conn_free_subs(struct conn *c)
 	}
 }
 
-void
-conn_close(struct conn *c, const char *bye)
+/* Drops every unsent whole frame, then queues the bye (ADR 0011). */
+static void
+conn_cut(struct conn *c)
 {
-	struct server	*srv = c->srv;
+	c->flags |= CONN_CUT;
+	outq_cut(c->oq);
+	if (c->bye != NULL) {
+		xcheck(wire_enc_bye(&conn_sb, c->bye), 0);
+		outq_add(c->oq, conn_sb.data, conn_sb.size);
+		conn_sb.size = 0;
+	}
+	clock_timer_ms(&c->flush_timer, CONN_BYE_MS);
+}
 
+void
+conn_close(struct conn *c, const char *bye, unsigned flush_ms)
+{
 	if (c->flags & CONN_CLOSING)
 		return;
 	c->flags |= CONN_CLOSING;
+	c->bye = bye;
 	conn_free_subs(c);
 	if (c->waiting_on != NULL)
 		tract_unwait(c->waiting_on, c);
+	c->waiting_on = NULL;
 	evtimer_del(&c->handshake_timer);
+	evtimer_del(&c->frame_timer);
 	evtimer_del(&c->publish_timer);
 	event_del(&c->resume_ev);
 	event_del(&c->close_ev);
 	event_del(&c->read_ev);
-	/* conn_free_subs() took every sub off out_waiters. */
-	if (bye != NULL) {
-		wire_enc_bye(&srv->out, bye);
-		conn_wbuf_add(c, srv->out.data, srv->out.size);
-	}
-	srv->out.size = 0;
 	log_debug("conn_close", "conn=%llu reason=%s",
 	    (unsigned long long)c->id, bye ? bye : "-");
-	/* Flush what is queued (err, bye), but not for ever. */
-	conn_set_timer(&c->flush_timer, CONN_FLUSH_MS);
+	if (flush_ms == 0)
+		conn_cut(c);
+	else {
+		if (bye != NULL) {
+			xcheck(wire_enc_bye(&conn_sb, bye), 0);
+			outq_add(c->oq, conn_sb.data, conn_sb.size);
+			conn_sb.size = 0;
+		}
+		clock_timer_ms(&c->flush_timer, flush_ms);
+	}
 	conn_flush(c);
-	if (conn_output_len(c) == 0)
-		event_active(&c->free_ev, EV_TIMEOUT, 0);
+}
+
+/* The flush deadline: cut what is left so that the bye gets out, or free. */
+static void
+conn_flush_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	(void)fd;
+	(void)what;
+	if ((c->flags & CONN_CUT) || outq_len(c->oq) == 0 || c->bye == NULL) {
+		conn_free(c);
+		return;
+	}
+	log_info("conn_bye_cut", "conn=%llu dropped=%zu",
+	    (unsigned long long)c->id, outq_len(c->oq));
+	conn_cut(c);
+	conn_flush(c);
 }
 
 void
@@ -588,6 +820,7 @@ conn_close_later(struct conn *c, const char *reason)
 	event_active(&c->close_ev, EV_TIMEOUT, 0);
 }
 
+/* A slow reader: its backlog is dropped so that the reason reaches it. */
 static void
 conn_close_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -595,7 +828,25 @@ conn_close_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	conn_close(c, c->close_reason);
+	c->flags &= ~CONN_DOOMED;
+	conn_close(c, c->close_reason, 0);
+}
+
+void
+conn_shutdown(struct conn *c, unsigned drain_ms)
+{
+	if (c->flags & CONN_CLOSING)
+		return;
+	if (c->waiting_on != NULL) {
+		tract_unwait(c->waiting_on, c);
+		c->waiting_on = NULL;
+	}
+	evtimer_del(&c->publish_timer);
+	c->pause &= ~CONN_PAUSE_TRACT_FULL;
+	/* The server drains: each request buffered is answered shutting_down. */
+	if (c->flags & CONN_HELLO)
+		conn_process(c);
+	conn_close(c, "shutdown", drain_ms);
 }
 
 static void
@@ -611,22 +862,31 @@ conn_free(struct conn *c)
 {
 	struct server	*srv = c->srv;
 
+	if (c->flags & CONN_GONE)
+		return;
 	conn_undirty(c);
 	evtimer_del(&c->flush_timer);
+	evtimer_del(&c->handshake_timer);
+	evtimer_del(&c->frame_timer);
+	evtimer_del(&c->publish_timer);
+	event_del(&c->resume_ev);
+	event_del(&c->close_ev);
 	event_del(&c->free_ev);
 	event_del(&c->read_ev);
 	event_del(&c->write_ev);
 	close(c->fd);
-	evbuffer_free(c->out);	/* drops the references of large tails */
+	outq_free(c->oq);	/* drops the references of large tails */
+	c->oq = NULL;
 	htab_free(c->subs);
-	TAILQ_REMOVE(&srv->conns, c, entry);
-	srv->nconns--;
+	c->subs = NULL;
+	server_conn_remove(srv, c);
 	free(c->ibuf);
-	free(c->wbuf);
 	free(c->agent);
 	free(c->session);
 	free(c->model);
 	free(c->home);
-	free(c);
+	c->flags |= CONN_GONE;
+	if (c->refs == 0)
+		free(c);
 	server_conn_gone(srv);
 }

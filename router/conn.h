@@ -1,6 +1,11 @@
 /*
- * conn: one client connection: its socket, the frame reader, the batched
- * output, its subscriptions and the reasons its reading is paused.
+ * conn: one client connection: its socket, the frame reader, its output
+ * (outq), its subscriptions, the replies it waits to send and the reasons
+ * its reading is paused.
+ *
+ * The struct is public for reading; only conn.c writes its fields (the
+ * list entry wait_entry belongs to tract.c, which links parked publishers
+ * through it).
  */
 #ifndef CALLOSUM_CONN_H
 #define CALLOSUM_CONN_H
@@ -16,9 +21,9 @@
 
 #include "router/lib/wire.h"
 
-struct evbuffer;
 struct htab;
 struct msg;
+struct outq;
 struct server;
 struct sub;
 struct tract;
@@ -26,34 +31,41 @@ struct tract;
 /* Why reading is paused: one bit per reason, resumed at mask zero. */
 #define CONN_PAUSE_TRACT_FULL	0x01	/* a pub waits for a block sub */
 #define CONN_PAUSE_OUTPUT	0x02	/* our replies are not being read */
+#define CONN_PAUSE_HOLDS	0x04	/* too many replies wait for the log */
 
 #define CONN_HELLO		0x01	/* hello accepted */
 #define CONN_CLOSING		0x02	/* unlinked, flushing, then freed */
 #define CONN_DOOMED		0x04	/* close requested: output dropped */
 #define CONN_EOF		0x08	/* peer shut its side: close when done */
-#define CONN_DIRTY		0x10	/* on srv->dirty */
+#define CONN_DIRTY		0x10	/* on the dirty list */
+#define CONN_GONE		0x20	/* freed, memory kept for references */
+#define CONN_CUT		0x40	/* closing: unsent output dropped */
+
+/*
+ * Something (a sub's pump) waiting for the connection's output to drain:
+ * conn.c's struct, embedded in the waiter, which it activates.
+ */
+struct conn_waiter {
+	TAILQ_ENTRY(conn_waiter)	 entry;
+	struct event			*ev;
+	bool				 on;
+};
 
 struct conn {
 	uint64_t		 id;
 	struct server		*srv;
 	int			 fd;
+	unsigned		 refs;		/* work that completes later */
 	struct event		 read_ev;	/* EV_READ|EV_PERSIST, while reading */
-	struct event		 write_ev;	/* while out holds bytes */
+	struct event		 write_ev;	/* while the output waits */
 	/* Input: frames are handled in place; [0, ilen) holds what is unread. */
 	char			*ibuf;
 	size_t			 ilen;
 	size_t			 icap;
-	/*
-	 * Output: frames are appended to wbuf and written once per batch
-	 * (conn_flush). What the socket does not take waits in out, which is
-	 * always written before wbuf.
-	 */
-	char			*wbuf;
-	size_t			 wlen;
-	size_t			 wcap;
-	struct evbuffer		*out;
-	TAILQ_ENTRY(conn)	 dirty_entry;	/* srv->dirty: wbuf to flush */
-	TAILQ_HEAD(, sub)	 out_waiters;	/* pumps stopped by full output */
+	bool			 frame_timing;	/* frame_timer runs */
+	struct outq		*oq;
+	TAILQ_ENTRY(conn)	 dirty_entry;	/* output to flush */
+	TAILQ_HEAD(, conn_waiter) out_waiters;	/* pumps stopped by output */
 	uid_t			 uid;
 	pid_t			 pid;
 	int			 flags;
@@ -71,35 +83,64 @@ struct conn {
 
 	/* A pub parked on a full tract: its frame stays in the input. */
 	struct tract		*waiting_on;
-	TAILQ_ENTRY(conn)	 wait_entry;
+	TAILQ_ENTRY(conn)	 wait_entry;	/* tract.c's */
 	bool			 pub_timed_out;	/* answer it: backpressure */
 	int64_t			 pub_deadline_us; /* monotonic; 0: none */
 	struct event		 publish_timer;
 
 	struct event		 handshake_timer;
+	struct event		 frame_timer;	/* a begun frame must complete */
 	struct event		 resume_ev;	/* re-process buffered input */
 	struct event		 close_ev;	/* close requested mid-fan-out */
 	struct event		 free_ev;	/* free late, from the loop */
 	struct event		 flush_timer;	/* closing: flush deadline */
 	const char		*close_reason;
+	const char		*bye;		/* closing: bye still to send */
 	TAILQ_ENTRY(conn)	 entry;
 };
+
+/* Creates the loop state connections share (the batched flush). */
+void		 conn_loop_init(struct event_base *);
+void		 conn_loop_free(void);
 
 /* Takes fd (an accepted socket); the new conn waits for hello. */
 struct conn	*conn_new(struct server *, int fd, uid_t uid, pid_t pid);
 /*
  * Stops the connection now: no more reads or fan-out to it. When bye is
- * non-NULL a bye frame with that reason is sent first. What is already in
- * the output is flushed (within a deadline), then the conn is freed from
- * the loop. Safe to call twice.
+ * non-NULL a bye frame with that reason follows what is already queued;
+ * what does not drain by flush_ms is dropped (outq_cut) so that the bye
+ * still goes out; then the conn is freed from the loop. Safe to call
+ * twice.
  */
-void		 conn_close(struct conn *, const char *bye);
+void		 conn_close(struct conn *, const char *bye, unsigned flush_ms);
 /* Frees a closed conn now (exit path; otherwise the loop frees it). */
 void		 conn_free(struct conn *);
 /* Like conn_close() but from the loop's next pass: safe mid-fan-out. */
 void		 conn_close_later(struct conn *, const char *reason);
 
+/*
+ * References for work that completes later (an append the log settles):
+ * the memory stays valid until the last conn_unref, even after the
+ * connection is closed and freed (then CONN_GONE is set, and the work's
+ * outcome is dropped).
+ */
+struct conn	*conn_ref(struct conn *);
+void		 conn_unref(struct conn *);
+
+/* hello: the identity every pub of c carries. Strings are copied. */
+void		 conn_set_identity(struct conn *, const struct wire_req *);
+/* The tract of c's last pub (a lookup cache), and setting it. */
+struct tract	*conn_last_to(const struct conn *);
+void		 conn_set_last_to(struct conn *, struct tract *);
+
+/* Subscriptions by sid. */
+struct sub	*conn_find_sub(struct conn *, uint64_t sid);
+void		 conn_add_sub(struct conn *, struct sub *, uint64_t sid);
+void		 conn_remove_sub(struct conn *, struct sub *, uint64_t sid);
+size_t		 conn_nsubs(const struct conn *);
+
 void		 conn_pause(struct conn *, int why);
+void		 conn_resume(struct conn *, int why);
 /*
  * Parks c's current pub on t: reading pauses until t has room or
  * publish_timeout_ms passes (then c->pub_timed_out is set and c resumes).
@@ -107,16 +148,32 @@ void		 conn_pause(struct conn *, int why);
 void		 conn_start_publish_wait(struct conn *, struct tract *);
 /* The parked pub was answered: stop its timer. */
 void		 conn_end_publish_wait(struct conn *);
-void		 conn_resume(struct conn *, int why);
+/* t, on which c was parked, has room: c re-reads its pub (tract.c). */
+void		 conn_wake_publisher(struct conn *);
 
-/* Appends srv->out (encoded frames) to the output and clears it. */
-void		 conn_flush_out(struct conn *);
+/*
+ * Output. Every frame goes through the connection's outq, in the order
+ * produced; replies held for a later outcome keep their place.
+ */
+void		 conn_send_frame(struct conn *, const void *frame, size_t len);
 void		 conn_send_err(struct conn *, bool has_id, uint64_t id,
 		    enum wire_code, const char *msg);
 void		 conn_send_ack(struct conn *, bool has_id, uint64_t id);
+void		 conn_send_ack_pub(struct conn *, uint64_t id, const char *eid,
+		    const char *stored);
+void		 conn_send_pong(struct conn *, bool has_id, uint64_t id);
+void		 conn_send_lag(struct conn *, uint64_t sid, uint64_t dropped,
+		    const char *first, const char *last);
+void		 conn_send_end(struct conn *, uint64_t sid);
 /* Writes a msg frame for sid, sharing m's tail. */
 void		 conn_send_msg(struct conn *, uint64_t sid, struct msg *m);
-/* Bytes waiting to be written. */
+/* Reserves the place of a reply known later; returns its handle. */
+uint64_t	 conn_reply_hold(struct conn *);
+/* Sends the held reply: ack_pub when code is WIRE_OK, else err. */
+void		 conn_reply_fill(struct conn *, uint64_t seq, bool has_id,
+		    uint64_t id, enum wire_code code, const char *why,
+		    const char *eid, const char *stored);
+/* Bytes waiting to be written (held ones included). */
 size_t		 conn_output_len(struct conn *);
 /*
  * True when the output holds more than half of output_limit: a pump that
@@ -124,9 +181,14 @@ size_t		 conn_output_len(struct conn *);
  * drained to a quarter, so a reader is never closed for a backlog.
  */
 bool		 conn_output_full(struct conn *);
-void		 conn_wait_output(struct conn *, struct sub *);
-void		 conn_unwait_output(struct conn *, struct sub *);
+void		 conn_wait_output(struct conn *, struct conn_waiter *);
+void		 conn_unwait_output(struct conn *, struct conn_waiter *);
 /* Writes every dirty connection's batched output (end of a callback). */
-void		 conn_flush_dirty(struct server *);
+void		 conn_flush_dirty(void);
+/*
+ * The router drains: pending and parked requests are answered
+ * shutting_down, then the conn closes with bye "shutdown".
+ */
+void		 conn_shutdown(struct conn *, unsigned drain_ms);
 
 #endif

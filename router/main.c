@@ -10,6 +10,7 @@
 #include "router/config.h"
 #include "router/log.h"
 #include "router/msg.h"
+#include "router/pub.h"
 #include "router/server.h"
 
 #define EX_USAGE_CODE	64
@@ -36,7 +37,7 @@ main(int argc, char **argv)
 	}
 	log_set_level(cfg.log_level);
 	signal(SIGPIPE, SIG_IGN);
-	if (server_init(&srv, &cfg, &cause) == -1) {
+	if (server_init(&srv, &cfg, NULL, &cause) == -1) {
 		fprintf(stderr, "callosumd: %s\n", cause);
 		free(cause);
 		server_free(&srv);
@@ -47,5 +48,6 @@ main(int argc, char **argv)
 	server_free(&srv);
 	config_free(&cfg);
 	msg_pool_drain();
+	pub_pool_drain();
 	return (rc);
 }

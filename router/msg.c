@@ -45,6 +45,7 @@ msg_new(const struct wire_msg *f, const struct eid *eid)
 	m = msg_alloc(wire_msg_tail_bound(f));
 	m->tail_len = (uint32_t)wire_msg_tail_write(m->tail, f, &pairs);
 	m->tail_pairs = pairs;
+	m->body_len = f->body.len;
 	m->eid = *eid;
 	m->eid_len = (uint8_t)f->eid.len;
 	memcpy(m->eid_str, f->eid.ptr, f->eid.len);

@@ -3,19 +3,15 @@
  * ack (when the request had an id) or err. Client mistakes end in an err
  * frame and the connection carries on; only bad framing closes it.
  */
-#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <event2/event.h>
 
 #include "eventstore/eventstore.h"
 #include "router/config.h"
 #include "router/conn.h"
-#include "router/lib/htab.h"
 #include "router/log.h"
-#include "router/msg.h"
 #include "router/op.h"
+#include "router/pub.h"
 #include "router/replay.h"
 #include "router/server.h"
 #include "router/stats.h"
@@ -23,15 +19,31 @@
 #include "router/tract.h"
 #include "router/xmalloc.h"
 
+#ifndef WIRE_OUT_SLACK
+#define WIRE_OUT_SLACK	1024
+#endif
+
 #define OP_ERR(c, req, code, why) \
 	conn_send_err((c), (req)->has_id, (req)->id, (code), (why))
 
-static struct es_bytes
-op_bytes(const char *s, size_t len)
-{
-	struct es_bytes	b = { s, (uint32_t)len };
+/* Encoding of the larger replies, and of a pub's hdr: reused. */
+static msgpack_sbuffer	op_sb;
+static msgpack_sbuffer	op_hdr;
 
-	return (b);
+void
+op_free(void)
+{
+	msgpack_sbuffer_destroy(&op_sb);
+	msgpack_sbuffer_destroy(&op_hdr);
+	msgpack_sbuffer_init(&op_sb);
+	msgpack_sbuffer_init(&op_hdr);
+}
+
+/* The bound of every frame the router sends (SPEC). */
+static size_t
+op_out_max(struct conn *c)
+{
+	return ((size_t)server_config(c->srv)->max_frame + WIRE_OUT_SLACK);
 }
 
 /*
@@ -52,14 +64,39 @@ op_check_tract(const struct wire_str *s, bool allow_reserved, const char **why)
 	return (WIRE_OK);
 }
 
+/*
+ * The welcome frame: the tract list covers as many tracts as fit the
+ * frame bound (each costs its name plus a str header of at most 2 bytes;
+ * the rest of the frame stays under 128).
+ */
+static void
+op_welcome(struct conn *c, const struct wire_req *req)
+{
+	struct tract_reg	*reg = server_tracts(c->srv);
+	const char		**names;
+	size_t			  n = tract_count(reg), i, room, need;
+
+	room = op_out_max(c) - 128;
+	names = xcalloc(n, sizeof(*names));
+	for (i = 0; i < n; i++) {
+		need = tract_at(reg, i)->name_len + 2;
+		if (need > room)
+			break;
+		room -= need;
+		names[i] = tract_at(reg, i)->name;
+	}
+	op_sb.size = 0;
+	xcheck(wire_enc_welcome(&op_sb, req->has_id, req->id, c->id,
+	    server_config(c->srv)->max_frame, names, i, i < n), 0);
+	free(names);
+	conn_send_frame(c, op_sb.data, op_sb.size);
+}
+
 static void
 op_hello(struct conn *c, const struct wire_req *req)
 {
-	struct server	*srv = c->srv;
 	const char	*why;
-	const char	**names;
 	enum wire_code	 code;
-	size_t		 i;
 
 	if (c->flags & CONN_HELLO) {
 		OP_ERR(c, req, WIRE_BAD_REQUEST, "hello was already done");
@@ -70,31 +107,33 @@ op_hello(struct conn *c, const struct wire_req *req)
 		OP_ERR(c, req, code, why);
 		return;
 	}
-	c->flags |= CONN_HELLO;
-	evtimer_del(&c->handshake_timer);
-	c->agent = xstrndup(req->agent.ptr, req->agent.len);
-	c->agent_len = req->agent.len;
-	c->session = xstrndup(req->session.ptr ? req->session.ptr : "",
-	    req->session.len);
-	c->session_len = req->session.len;
-	c->model = xstrndup(req->model.ptr ? req->model.ptr : "",
-	    req->model.len);
-	c->model_len = req->model.len;
-	if (req->tract.ptr != NULL) {
-		c->home = xstrndup(req->tract.ptr, req->tract.len);
-		c->home_len = req->tract.len;
-	}
-	names = xcalloc(srv->ntracts, sizeof(*names));
-	for (i = 0; i < srv->ntracts; i++)
-		names[i] = srv->tract_list[i]->name;
-	wire_enc_welcome(&srv->out, req->has_id, req->id, c->id,
-	    srv->cfg->max_frame, names,
-	    srv->ntracts);
-	free(names);
-	conn_flush_out(c);
+	conn_set_identity(c, req);
+	op_welcome(c, req);
 	log_info("conn_hello", "conn=%llu agent=%s session=%s model=%s uid=%u",
 	    (unsigned long long)c->id, c->agent, c->session, c->model,
 	    (unsigned)c->uid);
+}
+
+/* Re-encodes a checked hdr map: the same entries. */
+static struct wire_str
+op_pub_hdr(const msgpack_object *hdr)
+{
+	struct wire_str	 s;
+	msgpack_packer	 pk;
+	uint32_t	 i;
+
+	op_hdr.size = 0;
+	msgpack_packer_init(&pk, &op_hdr, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, hdr->via.map.size);
+	for (i = 0; i < hdr->via.map.size; i++) {
+		wire_pack_str(&pk, hdr->via.map.ptr[i].key.via.str.ptr,
+		    hdr->via.map.ptr[i].key.via.str.size);
+		wire_pack_str(&pk, hdr->via.map.ptr[i].val.via.str.ptr,
+		    hdr->via.map.ptr[i].val.via.str.size);
+	}
+	s.ptr = op_hdr.data;
+	s.len = (uint32_t)op_hdr.size;
+	return (s);
 }
 
 /* The pub's fields as every subscriber and the log will see them. */
@@ -102,10 +141,6 @@ static void
 op_pub_fields(struct conn *c, const struct wire_req *req,
     const struct wire_str *from, struct wire_msg *f)
 {
-	struct server	*srv = c->srv;
-	msgpack_packer	 pk;
-	uint32_t	 i;
-
 	/* Field by field: a memset of the struct costs more than all this. */
 	f->eid.ptr = NULL;
 	f->eid.len = 0;
@@ -126,73 +161,64 @@ op_pub_fields(struct conn *c, const struct wire_req *req,
 	f->session.len = c->session_len;
 	f->model.ptr = c->model;
 	f->model.len = c->model_len;
-	f->ts_us = server_now_us(srv);
+	f->ts_us = 0;		/* pub_publish stamps it */
 	f->body = req->body;
 	f->body_is_str = req->body_is_str;
 	f->pattern = req->pattern;
-	if (req->hdr == NULL)
-		return;
-	/* Re-encoded from the checked map: the same entries. */
-	srv->hdrbuf.size = 0;
-	msgpack_packer_init(&pk, &srv->hdrbuf, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, req->hdr->via.map.size);
-	for (i = 0; i < req->hdr->via.map.size; i++) {
-		wire_pack_str(&pk, req->hdr->via.map.ptr[i].key.via.str.ptr,
-		    req->hdr->via.map.ptr[i].key.via.str.size);
-		wire_pack_str(&pk, req->hdr->via.map.ptr[i].val.via.str.ptr,
-		    req->hdr->via.map.ptr[i].val.via.str.size);
-	}
-	f->hdr.ptr = srv->hdrbuf.data;
-	f->hdr.len = (uint32_t)srv->hdrbuf.size;
+	if (req->hdr != NULL)
+		f->hdr = op_pub_hdr(req->hdr);
 }
 
-/*
- * Appends a cross-tract event to the log. Returns 0 with *stored set, or -1
- * when the log refused it (store_unavailable).
- */
-static int
-op_pub_log(struct server *srv, const struct wire_msg *f, const struct eid *eid,
-    enum es_stored *stored)
+/* The pub's tract: c's cached last one, or a lookup (created on use). */
+static struct tract *
+op_pub_tract(struct conn *c, const struct wire_str *to)
 {
-	struct es_event	 proto;
-	int		 rc;
+	struct tract	*t = conn_last_to(c);
+	bool		 limited;
 
-	/* Every field set: no memset on this path (see op_pub_fields). */
-	proto.refcnt = 0;
-	proto.eid = *eid;
-	proto.ts_us = f->ts_us;
-	proto.pri = f->pri;
-	proto.body_is_str = f->body_is_str;
-	proto.from = op_bytes(f->from.ptr, f->from.len);
-	proto.to = op_bytes(f->to.ptr, f->to.len);
-	proto.kind = op_bytes(f->kind.ptr, f->kind.len);
-	proto.agent = op_bytes(f->agent.ptr, f->agent.len);
-	proto.session = op_bytes(f->session.ptr, f->session.len);
-	proto.model = op_bytes(f->model.ptr, f->model.len);
-	proto.body = op_bytes(f->body.ptr, f->body.len);
-	proto.pattern = op_bytes(f->pattern.ptr, f->pattern.len);
-	proto.hdr = op_bytes(f->hdr.ptr, f->hdr.len);
-	rc = es_append(srv->es, &proto, NULL, NULL, stored);
-	/* Only the Redis backend answers later; its acks queue in order. */
-	assert(rc != ES_PENDING);
-	return (rc == -1 ? -1 : 0);
+	if (t != NULL && t->name_len == to->len &&
+	    memcmp(t->name, to->ptr, to->len) == 0)
+		return (t);
+	t = tract_get(server_tracts(c->srv), to->ptr, to->len, true, &limited);
+	if (t != NULL)
+		conn_set_last_to(c, t);
+	return (t);
+}
+
+/* Answers a pub that went through the pipeline. */
+static void
+op_pub_answer(struct conn *c, const struct wire_req *req, enum pub_status st,
+    struct pub_result *res)
+{
+	uint64_t	seq;
+
+	switch (st) {
+	case PUB_DONE:
+		if (req->has_id)
+			conn_send_ack_pub(c, req->id, res->eid,
+			    es_stored_name(res->stored));
+		break;
+	case PUB_PENDING:
+		/* The ack keeps its place until the log settles the event. */
+		seq = conn_reply_hold(c);
+		pub_ticket_bind(res->ticket, c, seq, req->has_id, req->id);
+		break;
+	case PUB_REFUSED:
+		OP_ERR(c, req, res->code, res->why);
+		break;
+	}
 }
 
 /* Returns OP_PARK when the pub must wait for room in its tract. */
 static enum op_result
 op_pub(struct conn *c, const struct wire_req *req)
 {
-	struct server	*srv = c->srv;
-	struct wire_msg	 f;
-	struct wire_str	 from;
-	struct tract	*t;
-	struct msg	*m;
-	struct eid	 eid;
-	enum es_stored	 stored = ES_STORED_NONE;
-	enum wire_code	 code;
-	const char	*why;
-	char		 eidbuf[EID_STR_MAX];
-	bool		 limited = false;
+	struct pub_result	 res;
+	struct wire_msg		 f;
+	struct wire_str		 from;
+	struct tract		*t;
+	enum wire_code		 code;
+	const char		*why;
 
 	if ((code = op_check_tract(&req->to, false, &why)) != WIRE_OK)
 		goto fail;
@@ -202,13 +228,7 @@ op_pub(struct conn *c, const struct wire_req *req)
 		from.len = c->home ? c->home_len : req->to.len;
 	} else if ((code = op_check_tract(&from, false, &why)) != WIRE_OK)
 		goto fail;
-	/* Tracts live as long as the server: the cache cannot dangle. */
-	t = c->last_to;
-	if (t == NULL || t->name_len != req->to.len ||
-	    memcmp(t->name, req->to.ptr, req->to.len) != 0)
-		t = c->last_to = tract_get(srv, req->to.ptr, req->to.len, true,
-		    &limited);
-	if (t == NULL) {
+	if ((t = op_pub_tract(c, &req->to)) == NULL) {
 		code = WIRE_LIMIT;
 		why = "too many tracts";
 		goto fail;
@@ -225,37 +245,7 @@ op_pub(struct conn *c, const struct wire_req *req)
 		return (OP_PARK);
 	}
 	conn_end_publish_wait(c);
-	/*
-	 * SPEC: frames stay within max_frame both ways, msg frames too (the
-	 * eid is not set yet: count its longest form).
-	 */
-	if (wire_msg_tail_bound(&f) + EID_STR_MAX + WIRE_PREFIX_MAX -
-	    WIRE_HDR_LEN > srv->cfg->max_frame) {
-		code = WIRE_LIMIT;
-		why = "message too large: its msg frame would exceed max_frame";
-		goto fail;
-	}
-	f.eid.ptr = eidbuf;
-	f.eid.len = (uint32_t)eid_next_str(&srv->eids,
-	    (uint64_t)(f.ts_us / 1000), &eid, eidbuf);
-	if (f.from.len != f.to.len || memcmp(f.from.ptr, f.to.ptr,
-	    f.to.len) != 0) {
-		if (op_pub_log(srv, &f, &eid, &stored) == -1) {
-			srv->n.store_refused++;
-			code = WIRE_STORE_UNAVAILABLE;
-			why = "the event log refused it (full, or out of memory)";
-			goto fail;
-		}
-		srv->n.cross_tract++;
-	}
-	m = msg_new(&f, &eid);
-	tract_publish(t, m);
-	msg_unref(m);
-	if (req->has_id) {
-		wire_enc_ack_pub(&srv->out, req->id, eidbuf,
-		    es_stored_name(stored));
-		conn_flush_out(c);
-	}
+	op_pub_answer(c, req, pub_publish(c->srv, t, &f, &res), &res);
 	return (OP_DONE);
 fail:
 	OP_ERR(c, req, code, why);
@@ -266,11 +256,11 @@ fail:
 static enum wire_code
 op_check_new_sid(struct conn *c, const struct wire_req *req, const char **why)
 {
-	if (htab_get(c->subs, &req->sid, sizeof(req->sid)) != NULL) {
+	if (conn_find_sub(c, req->sid) != NULL) {
 		*why = "sid is in use on this connection";
 		return (WIRE_DUPLICATE_SID);
 	}
-	if (htab_count(c->subs) >= c->srv->cfg->max_subs_per_conn) {
+	if (conn_nsubs(c) >= server_config(c->srv)->max_subs_per_conn) {
 		*why = "max_subs_per_conn reached";
 		return (WIRE_LIMIT);
 	}
@@ -288,47 +278,49 @@ op_parse_eid(const struct wire_str *s, uint64_t default_seq, struct eid *out,
 	return (WIRE_OK);
 }
 
-static void
-op_sub_register(struct conn *c, const struct wire_req *req, struct sub *s)
+/* A sub's own max_pending: config max_pending by default, up to the limit. */
+static enum wire_code
+op_sub_max_pending(struct conn *c, const struct wire_req *req, uint64_t *out,
+    const char **why)
 {
-	if (htab_put(c->subs, &s->sid, sizeof(s->sid), s) == -1)
-		abort();
-	conn_send_ack(c, req->has_id, req->id);
-	sub_pump(s);
+	const struct config	*cfg = server_config(c->srv);
+
+	*out = cfg->max_pending;
+	if (!req->has_max_pending)
+		return (WIRE_OK);
+	if (req->max_pending == 0) {
+		*why = "max_pending must be >= 1";
+		return (WIRE_BAD_REQUEST);
+	}
+	if (req->max_pending > cfg->max_pending_limit) {
+		*why = "max_pending is above the router's max_pending_limit";
+		return (WIRE_LIMIT);
+	}
+	*out = req->max_pending;
+	return (WIRE_OK);
 }
 
 static void
 op_sub(struct conn *c, const struct wire_req *req)
 {
-	struct server		*srv = c->srv;
 	struct replay_spec	 spec;
 	struct tract		*t;
 	struct sub		*s;
 	struct eid		 from;
 	enum wire_code		 code;
 	const char		*why;
-	uint64_t		 max_pending = srv->cfg->max_pending;
+	uint64_t		 max_pending;
 	bool			 limited;
 
 	if ((code = op_check_new_sid(c, req, &why)) != WIRE_OK ||
-	    (code = op_check_tract(&req->tract, true, &why)) != WIRE_OK)
+	    (code = op_check_tract(&req->tract, true, &why)) != WIRE_OK ||
+	    (code = op_sub_max_pending(c, req, &max_pending, &why)) != WIRE_OK)
 		goto fail;
-	if (req->has_max_pending) {
-		code = WIRE_BAD_REQUEST;
-		why = "max_pending must be >= 1";
-		if (req->max_pending == 0)
-			goto fail;
-		code = WIRE_LIMIT;
-		why = "max_pending is above the router's max_pending";
-		if (req->max_pending > srv->cfg->max_pending)
-			goto fail;
-		max_pending = req->max_pending;
-	}
 	if (req->from_eid.ptr != NULL &&
 	    (code = op_parse_eid(&req->from_eid, 0, &from, &why)) != WIRE_OK)
 		goto fail;
 	/* Reserved tracts exist from the start; clients cannot make new ones. */
-	t = tract_get(srv, req->tract.ptr, req->tract.len,
+	t = tract_get(server_tracts(c->srv), req->tract.ptr, req->tract.len,
 	    !wire_tract_reserved(req->tract.ptr, req->tract.len), &limited);
 	if (t == NULL) {
 		code = limited ? WIRE_LIMIT : WIRE_BAD_TRACT;
@@ -336,65 +328,74 @@ op_sub(struct conn *c, const struct wire_req *req)
 		goto fail;
 	}
 	s = sub_new(c, req->sid, req->credit, req->overflow, max_pending,
-	    req->kinds);
+	    server_config(c->srv)->pending_bytes_limit, req->kinds);
 	if (req->from_eid.ptr != NULL) {
 		/* Catch up to the last id now; later events arrive live. */
 		memset(&spec, 0, sizeof(spec));
 		spec.from = from;
-		es_last_eid(srv->es, &spec.to);
+		es_last_eid(server_es(c->srv), &spec.to);
 		spec.tract = t->name;
 		spec.tract_len = t->name_len;
 		spec.to_only = true;
-		s->rp = replay_new(srv, s, &spec);
+		sub_start_replay(s, &spec);
 	}
 	tract_add_sub(t, s);
-	op_sub_register(c, req, s);
+	conn_send_ack(c, req->has_id, req->id);
+	sub_pump(s);
 	return;
 fail:
 	OP_ERR(c, req, code, why);
 }
 
+static enum wire_code
+op_replay_spec(struct conn *c, const struct wire_req *req,
+    struct replay_spec *spec, const char **why)
+{
+	enum wire_code	code;
+
+	memset(spec, 0, sizeof(*spec));
+	if (req->tract.ptr != NULL &&
+	    (code = op_check_tract(&req->tract, true, why)) != WIRE_OK)
+		return (code);
+	if (req->from_eid.ptr != NULL && (code = op_parse_eid(&req->from_eid,
+	    0, &spec->from, why)) != WIRE_OK)
+		return (code);
+	if (req->to_eid.ptr != NULL) {
+		if ((code = op_parse_eid(&req->to_eid, UINT64_MAX, &spec->to,
+		    why)) != WIRE_OK)
+			return (code);
+	} else
+		es_last_eid(server_es(c->srv), &spec->to);
+	if (req->has_limit && req->limit == 0) {
+		*why = "limit must be >= 1";
+		return (WIRE_BAD_REQUEST);
+	}
+	spec->tract = req->tract.ptr;
+	spec->tract_len = req->tract.len;
+	spec->send_end = true;
+	spec->limit = req->has_limit ? req->limit : 0;
+	return (WIRE_OK);
+}
+
 static void
 op_replay(struct conn *c, const struct wire_req *req)
 {
-	struct server		*srv = c->srv;
 	struct replay_spec	 spec;
 	struct sub		*s;
 	enum wire_code		 code;
 	const char		*why;
 
-	memset(&spec, 0, sizeof(spec));
-	if ((code = op_check_new_sid(c, req, &why)) != WIRE_OK)
-		goto fail;
-	if (req->tract.ptr != NULL &&
-	    (code = op_check_tract(&req->tract, true, &why)) != WIRE_OK)
-		goto fail;
-	if (req->from_eid.ptr != NULL && (code = op_parse_eid(&req->from_eid,
-	    0, &spec.from, &why)) != WIRE_OK)
-		goto fail;
-	if (req->to_eid.ptr != NULL) {
-		if ((code = op_parse_eid(&req->to_eid, UINT64_MAX, &spec.to,
-		    &why)) != WIRE_OK)
-			goto fail;
-	} else
-		es_last_eid(srv->es, &spec.to);
-	spec.tract = req->tract.ptr;
-	spec.tract_len = req->tract.len;
-	spec.send_end = true;
-	spec.limit = req->has_limit ? req->limit : 0;
-	if (req->has_limit && req->limit == 0) {
-		code = WIRE_BAD_REQUEST;
-		why = "limit must be >= 1";
-		goto fail;
+	if ((code = op_check_new_sid(c, req, &why)) != WIRE_OK ||
+	    (code = op_replay_spec(c, req, &spec, &why)) != WIRE_OK) {
+		OP_ERR(c, req, code, why);
+		return;
 	}
 	/* A replay has no live part: its queue never fills. */
 	s = sub_new(c, req->sid, req->credit, WIRE_OVERFLOW_DROP, 1,
-	    req->kinds);
-	s->rp = replay_new(srv, s, &spec);
-	op_sub_register(c, req, s);
-	return;
-fail:
-	OP_ERR(c, req, code, why);
+	    UINT64_MAX, req->kinds);
+	sub_start_replay(s, &spec);
+	conn_send_ack(c, req->has_id, req->id);
+	sub_pump(s);
 }
 
 static struct sub *
@@ -402,7 +403,7 @@ op_find_sub(struct conn *c, const struct wire_req *req)
 {
 	struct sub	*s;
 
-	if ((s = htab_get(c->subs, &req->sid, sizeof(req->sid))) == NULL)
+	if ((s = conn_find_sub(c, req->sid)) == NULL)
 		OP_ERR(c, req, WIRE_UNKNOWN_SID, "no subscription with that sid");
 	return (s);
 }
@@ -414,7 +415,7 @@ op_req(struct conn *c, const struct wire_req *req)
 
 	if ((s = op_find_sub(c, req)) == NULL)
 		return;
-	/* The ack goes first: the msgs it unblocks follow it. */
+	/* The ack goes first: the msgs it unblocks follow it (ADR 0010). */
 	conn_send_ack(c, req->has_id, req->id);
 	sub_grant(s, req->n);
 }
@@ -431,17 +432,21 @@ op_unsub(struct conn *c, const struct wire_req *req)
 }
 
 static void
-op_ping(struct conn *c, const struct wire_req *req)
+op_stats(struct conn *c, const struct wire_req *req)
 {
-	wire_enc_pong(&c->srv->out, req->has_id, req->id);
-	conn_flush_out(c);
+	op_sb.size = 0;
+	xcheck(stats_enc(c->srv, &op_sb, req->has_id, req->id,
+	    op_out_max(c)), 0);
+	conn_send_frame(c, op_sb.data, op_sb.size);
 }
 
 static void
-op_stats(struct conn *c, const struct wire_req *req)
+op_conns(struct conn *c, const struct wire_req *req)
 {
-	stats_enc(c->srv, &c->srv->out, req->has_id, req->id);
-	conn_flush_out(c);
+	op_sb.size = 0;
+	xcheck(stats_enc_conns(c->srv, &op_sb, req->has_id, req->id,
+	    op_out_max(c)), 0);
+	conn_send_frame(c, op_sb.data, op_sb.size);
 }
 
 /* Before hello, only hello is answered. */
@@ -460,57 +465,69 @@ op_check_hello(struct conn *c, const struct wire_req *req, enum wire_code code,
 	return (-1);
 }
 
+static enum op_result
+op_run(struct conn *c, const struct wire_req *req)
+{
+	switch (req->op) {
+	case WIRE_OP_HELLO:
+		op_hello(c, req);
+		break;
+	case WIRE_OP_PUB:
+		return (op_pub(c, req));
+	case WIRE_OP_SUB:
+		op_sub(c, req);
+		break;
+	case WIRE_OP_REQ:
+		op_req(c, req);
+		break;
+	case WIRE_OP_UNSUB:
+		op_unsub(c, req);
+		break;
+	case WIRE_OP_REPLAY:
+		op_replay(c, req);
+		break;
+	case WIRE_OP_PING:
+		conn_send_pong(c, req->has_id, req->id);
+		break;
+	case WIRE_OP_STATS:
+		op_stats(c, req);
+		break;
+	case WIRE_OP_CONNS:
+		op_conns(c, req);
+		break;
+	default:
+		OP_ERR(c, req, WIRE_UNKNOWN_OP, "unknown op");
+		break;
+	}
+	return (OP_DONE);
+}
+
 enum op_result
 op_dispatch(struct conn *c, const char *body, size_t len)
 {
-	struct server	*srv = c->srv;
 	msgpack_object	 root;
 	struct wire_req	 req;
 	enum wire_code	 code;
 	const char	*why = NULL;
 
-	srv->n.frames_in++;
-	if (wire_decode(&srv->dec, body, len, &root, &why) == -1) {
-		srv->n.bad_frames++;
+	stats_inc(STATS_FRAMES_IN);
+	if (wire_decode(server_decoder(c->srv), body, len, &root, &why) == -1) {
+		stats_inc(STATS_BAD_FRAMES);
 		conn_send_err(c, false, 0, WIRE_BAD_FRAME, why);
-		conn_close(c, NULL);
+		conn_close(c, NULL, 1000);
 		return (OP_DONE);
 	}
 	code = wire_parse_req(&root, &req, &why);
 	if (op_check_hello(c, &req, code, why) == -1)
 		return (OP_DONE);
 	if (code != WIRE_OK) {
-		srv->n.bad_requests++;
+		stats_inc(STATS_BAD_REQUESTS);
 		OP_ERR(c, &req, code, why);
 		return (OP_DONE);
 	}
-	switch (req.op) {
-	case WIRE_OP_HELLO:
-		op_hello(c, &req);
-		break;
-	case WIRE_OP_PUB:
-		return (op_pub(c, &req));
-	case WIRE_OP_SUB:
-		op_sub(c, &req);
-		break;
-	case WIRE_OP_REQ:
-		op_req(c, &req);
-		break;
-	case WIRE_OP_UNSUB:
-		op_unsub(c, &req);
-		break;
-	case WIRE_OP_REPLAY:
-		op_replay(c, &req);
-		break;
-	case WIRE_OP_PING:
-		op_ping(c, &req);
-		break;
-	case WIRE_OP_STATS:
-		op_stats(c, &req);
-		break;
-	default:
-		OP_ERR(c, &req, WIRE_UNKNOWN_OP, "unknown op");
-		break;
+	if (server_draining(c->srv)) {
+		OP_ERR(c, &req, WIRE_SHUTTING_DOWN, "the router is shutting down");
+		return (OP_DONE);
 	}
-	return (OP_DONE);
+	return (op_run(c, &req));
 }

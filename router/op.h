@@ -15,5 +15,7 @@ enum op_result {
 
 /* Handles one frame body of c. */
 enum op_result	 op_dispatch(struct conn *c, const char *body, size_t len);
+/* Frees the encoding buffers (at exit, so that leak checks see nothing). */
+void		 op_free(void);
 
 #endif

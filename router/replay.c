@@ -9,9 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/event.h>
-
 #include "eventstore/eventstore.h"
+#include "router/kinds.h"
 #include "router/msg.h"
 #include "router/replay.h"
 #include "router/server.h"
@@ -22,8 +21,9 @@
 #define REPLAY_SCAN	4096	/* events looked at per replay_peek() */
 
 struct replay {
-	struct server		*srv;
+	struct es		*es;
 	struct sub		*s;
+	struct kinds		*kinds;		/* its own copy: NULL, any */
 	struct eid		 next;
 	struct eid		 to;
 	char			 tract[WIRE_NAME_MAX + 2];
@@ -49,8 +49,9 @@ replay_new(struct server *srv, struct sub *s, const struct replay_spec *spec)
 	struct replay	*rp;
 
 	rp = xcalloc(1, sizeof(*rp));
-	rp->srv = srv;
+	rp->es = server_es(srv);
 	rp->s = s;
+	rp->kinds = kinds_dup(sub_kinds(s));
 	rp->next = spec->from;
 	rp->to = spec->to;
 	if (spec->tract != NULL) {
@@ -78,6 +79,8 @@ replay_free(struct replay *rp)
 	if (rp == NULL)
 		return;
 	replay_clear_buf(rp);
+	kinds_free(rp->kinds);
+	rp->kinds = NULL;
 	/* A read still out calls back exactly once: it frees rp then. */
 	if (rp->reading) {
 		rp->orphaned = true;
@@ -108,7 +111,7 @@ replay_matches(const struct replay *rp, const struct es_event *ev)
 		    rp->tract_len)))
 			return (false);
 	}
-	return (sub_wants(rp->s, ev->kind.ptr, ev->kind.len));
+	return (kinds_match(rp->kinds, ev->kind.ptr, ev->kind.len));
 }
 
 /* The log's filter; a replay orphaned while its read was out wants none. */
@@ -156,7 +159,7 @@ replay_read_cb(void *arg, struct es_event **evs,
 		rp->exhausted = true;	/* the log failed: end what we have */
 	else
 		replay_fill(rp, evs, res);
-	event_active(&rp->s->pump_ev, EV_TIMEOUT, 0);
+	sub_pump_soon(rp->s);
 }
 
 /*
@@ -178,7 +181,7 @@ replay_read(struct replay *rp, size_t *scanned)
 	q.max = REPLAY_BATCH;
 	q.filter = replay_filter;
 	q.filter_arg = rp;
-	rc = es_read(rp->srv->es, &q, evs, &res, replay_read_cb, rp);
+	rc = es_read(rp->es, &q, evs, &res, replay_read_cb, rp);
 	if (rc == ES_PENDING) {
 		rp->reading = true;
 		return (REPLAY_WAIT);
@@ -203,7 +206,7 @@ replay_peek(struct replay *rp)
 		if (rp->exhausted)
 			return (REPLAY_DONE);
 		if (scanned >= REPLAY_SCAN) {
-			server_later(&rp->s->pump_ev);
+			sub_pump_later(rp->s);
 			return (REPLAY_WAIT);
 		}
 		if (replay_read(rp, &scanned) == REPLAY_WAIT)

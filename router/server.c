@@ -9,75 +9,110 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 #include <event2/listener.h>
 
 #include "eventstore/eventstore.h"
+#include "router/clock.h"
 #include "router/config.h"
 #include "router/conn.h"
-#include "router/lib/htab.h"
 #include "router/log.h"
-#include "router/msg.h"
+#include "router/op.h"
 #include "router/server.h"
+#include "router/stats.h"
 #include "router/tract.h"
 #include "router/xmalloc.h"
 
 #define SERVER_BACKLOG		1024
-#define SERVER_DRAIN_MS		2000	/* shutdown: time to flush every bye */
-
-static const char *const server_reserved[] = { "$sys", "$candidates" };
+#define SERVER_ACCEPT_RETRY_MS	1000	/* out of descriptors: retry after */
+#define SERVER_BYE_MS		2000	/* after the drain: time for byes */
 
 static void	server_accept_cb(struct evconnlistener *, evutil_socket_t,
 		    struct sockaddr *, int, void *);
+static void	server_accept_error_cb(struct evconnlistener *, void *);
+static void	server_accept_retry_cb(evutil_socket_t, short, void *);
 static void	server_signal_cb(evutil_socket_t, short, void *);
+static void	server_hup_cb(evutil_socket_t, short, void *);
 static void	server_drain_cb(evutil_socket_t, short, void *);
 
+struct event_base *
+server_base(const struct server *srv)
+{
+	return (srv->base);
+}
+
+const struct config *
+server_config(const struct server *srv)
+{
+	return (srv->cfg);
+}
+
+struct es *
+server_es(const struct server *srv)
+{
+	return (srv->es);
+}
+
+struct tract_reg *
+server_tracts(const struct server *srv)
+{
+	return (srv->tracts);
+}
+
+struct eid_gen *
+server_eids(struct server *srv)
+{
+	return (&srv->eids);
+}
+
+struct wire_decoder *
+server_decoder(struct server *srv)
+{
+	return (&srv->dec);
+}
+
+bool
+server_draining(const struct server *srv)
+{
+	return (srv->draining != 0);
+}
+
+unsigned
+server_nconns(const struct server *srv)
+{
+	return (srv->nconns);
+}
+
+struct server_conns *
+server_conn_list(struct server *srv)
+{
+	return (&srv->conns);
+}
+
+/* libevent's own messages, through the router's log. */
 static void
-server_flush_cb(evutil_socket_t fd, short what, void *arg)
+server_event_log(int severity, const char *msg)
 {
-	(void)fd;
-	(void)what;
-	conn_flush_dirty(arg);
-}
+	enum log_level	level;
 
-void
-server_later(struct event *ev)
-{
-	static const struct timeval	zero = { 0, 0 };
-
-	evtimer_add(ev, &zero);
-}
-
-int64_t
-server_now_us(struct server *srv)
-{
-	return (srv->now_us);
-}
-
-/*
- * The clock itself (a vDSO call, ~30 ns), not libevent's cached one: that
- * is monotonic time plus an offset resynced only every few seconds, so it
- * strays from the wall clock by milliseconds when NTP slews it.
- */
-void
-server_clock_read(struct server *srv)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	srv->now_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-int64_t
-server_mono_us(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+	switch (severity) {
+	case EVENT_LOG_ERR:
+		level = LOG_ERROR;
+		break;
+	case EVENT_LOG_WARN:
+		level = LOG_WARN;
+		break;
+	case EVENT_LOG_MSG:
+		level = LOG_INFO;
+		break;
+	default:
+		level = LOG_DEBUG;
+		break;
+	}
+	if (log_enabled(level))
+		log_msg(level, "libevent", "msg=\"%s\"", msg);
 }
 
 static void
@@ -89,7 +124,8 @@ server_es_state_cb(void *arg, enum es_state state, const char *why)
 }
 
 static int
-server_open_log(struct server *srv, char **cause)
+server_open_log(struct server *srv, const struct es_backend *backend,
+    char **cause)
 {
 	const struct config	*cfg = srv->cfg;
 	struct es_config	 ec;
@@ -97,8 +133,10 @@ server_open_log(struct server *srv, char **cause)
 
 	memset(&ec, 0, sizeof(ec));
 	ec.mem_max_events = cfg->memlog_max_events;
+	ec.mem_max_bytes = cfg->memlog_max_bytes;
 	/* Embedded, the ring is the log; as a fallback it must never drop. */
 	ec.mem_full = cfg->redis ? ES_FULL_REFUSE : ES_FULL_DROP_OLDEST;
+	ec.backend = backend;
 	ec.redis_url = cfg->redis;
 	ec.redis_prefix = cfg->redis_prefix;
 	ec.redis_maxlen = cfg->redis_maxlen;
@@ -142,12 +180,33 @@ server_check_stale(const char *path, const struct sockaddr_un *sun,
 	return (unlink(path));
 }
 
+/* Binds under umask 077 (nobody may connect before the mode is right). */
+static int
+server_bind(struct server *srv, int fd, const struct sockaddr_un *sun)
+{
+	struct stat	st;
+	mode_t		old;
+	int		rc;
+
+	old = umask(077);
+	rc = bind(fd, (const struct sockaddr *)sun, sizeof(*sun));
+	umask(old);
+	if (rc == -1)
+		return (-1);
+	srv->sock_path = xstrdup(sun->sun_path);
+	/* Who the file is: a stop removes it only if it is still ours. */
+	if (lstat(sun->sun_path, &st) == -1)
+		return (-1);
+	srv->sock_dev = st.st_dev;
+	srv->sock_ino = st.st_ino;
+	return (chmod(sun->sun_path, srv->cfg->socket_mode));
+}
+
 static int
 server_listen(struct server *srv, char **cause)
 {
 	const char		*path = srv->cfg->socket;
 	struct sockaddr_un	 sun;
-	mode_t			 old;
 	int			 fd = -1;
 
 	memset(&sun, 0, sizeof(sun));
@@ -162,21 +221,13 @@ server_listen(struct server *srv, char **cause)
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0)) == -1)
 		goto fail;
-	/* Nobody may connect before the mode is right: bind under umask 077. */
-	old = umask(077);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
-		umask(old);
-		goto fail;
-	}
-	umask(old);
-	srv->sock_path = xstrdup(path);
-	if (chmod(path, srv->cfg->socket_mode) == -1 ||
-	    listen(fd, SERVER_BACKLOG) == -1)
+	if (server_bind(srv, fd, &sun) == -1 || listen(fd, SERVER_BACKLOG) == -1)
 		goto fail;
 	srv->listener = evconnlistener_new(srv->base, server_accept_cb, srv,
 	    LEV_OPT_CLOSE_ON_FREE, -1, fd);
 	if (srv->listener == NULL)
 		goto fail;
+	evconnlistener_set_error_cb(srv->listener, server_accept_error_cb);
 	return (0);
 fail:
 	if (*cause == NULL)
@@ -186,8 +237,41 @@ fail:
 	return (-1);
 }
 
+/* Removes the socket file, unless another router has taken the path. */
+static void
+server_unlink(struct server *srv)
+{
+	struct stat	st;
+
+	if (srv->sock_path == NULL)
+		return;
+	if (lstat(srv->sock_path, &st) == 0 && st.st_dev == srv->sock_dev &&
+	    st.st_ino == srv->sock_ino)
+		unlink(srv->sock_path);
+	else
+		log_warn("socket_not_ours", "path=%s", srv->sock_path);
+	free(srv->sock_path);
+	srv->sock_path = NULL;
+}
+
+static void
+server_signals(struct server *srv)
+{
+	srv->sigterm_ev = evsignal_new(srv->base, SIGTERM, server_signal_cb,
+	    srv);
+	srv->sigint_ev = evsignal_new(srv->base, SIGINT, server_signal_cb, srv);
+	srv->sighup_ev = evsignal_new(srv->base, SIGHUP, server_hup_cb, srv);
+	srv->drain_ev = evtimer_new(srv->base, server_drain_cb, srv);
+	srv->accept_timer = evtimer_new(srv->base, server_accept_retry_cb,
+	    srv);
+	evsignal_add(srv->sigterm_ev, NULL);
+	evsignal_add(srv->sigint_ev, NULL);
+	evsignal_add(srv->sighup_ev, NULL);
+}
+
 int
-server_init(struct server *srv, const struct config *cfg, char **cause)
+server_init(struct server *srv, const struct config *cfg,
+    const struct es_backend *backend, char **cause)
 {
 	bool	limited;
 	size_t	i;
@@ -196,53 +280,62 @@ server_init(struct server *srv, const struct config *cfg, char **cause)
 	*cause = NULL;
 	srv->cfg = cfg;
 	TAILQ_INIT(&srv->conns);
-	msgpack_sbuffer_init(&srv->out);
-	msgpack_sbuffer_init(&srv->hdrbuf);
-	TAILQ_INIT(&srv->dirty);
+	event_set_log_callback(server_event_log);
 	if (wire_decoder_init(&srv->dec) == -1 ||
 	    (srv->base = event_base_new()) == NULL ||
-	    (srv->tracts = htab_new()) == NULL) {
+	    (srv->tracts = tract_reg_new(srv->base)) == NULL) {
 		xasprintf(cause, "cannot create the event loop");
 		return (-1);
 	}
-	/*
-	 * Output batched by callbacks that do not flush it themselves is
-	 * written once the callbacks already active in this pass have run:
-	 * activating flush_ev queues it behind them.
-	 */
-	srv->flush_ev = event_new(srv->base, -1, 0, server_flush_cb, srv);
-	for (i = 0; i < sizeof(server_reserved) / sizeof(*server_reserved); i++)
-		tract_get(srv, server_reserved[i], strlen(server_reserved[i]),
-		    true, &limited);
+	conn_loop_init(srv->base);
 	for (i = 0; i < cfg->ntracts; i++)
-		tract_get(srv, cfg->tracts[i], strlen(cfg->tracts[i]), true,
-		    &limited);
+		tract_get(srv->tracts, cfg->tracts[i], strlen(cfg->tracts[i]),
+		    true, &limited);
 	/*
 	 * Signals are ours before the socket exists: whoever sees the socket
 	 * may send SIGTERM at once and must get a clean drain.
 	 */
-	srv->sigterm_ev = evsignal_new(srv->base, SIGTERM, server_signal_cb, srv);
-	srv->sigint_ev = evsignal_new(srv->base, SIGINT, server_signal_cb, srv);
-	srv->drain_ev = evtimer_new(srv->base, server_drain_cb, srv);
-	evsignal_add(srv->sigterm_ev, NULL);
-	evsignal_add(srv->sigint_ev, NULL);
-	if (server_open_log(srv, cause) == -1 || server_listen(srv, cause) == -1)
+	server_signals(srv);
+	if (server_open_log(srv, backend, cause) == -1 ||
+	    server_listen(srv, cause) == -1)
 		return (-1);
 	log_info("listening", "socket=%s log=%s tracts=%zu", cfg->socket,
-	    cfg->redis ? "redis" : "memory", srv->ntracts);
+	    cfg->redis ? "redis" : "memory", tract_count(srv->tracts));
 	return (0);
+}
+
+uint64_t
+server_conn_add(struct server *srv, struct conn *c)
+{
+	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
+	srv->nconns++;
+	return (++srv->next_conn_id);
+}
+
+/* A descriptor came free: accepting can go on (if it was paused). */
+void
+server_conn_remove(struct server *srv, struct conn *c)
+{
+	TAILQ_REMOVE(&srv->conns, c, entry);
+	srv->nconns--;
+	if (srv->accept_paused && srv->listener != NULL) {
+		srv->accept_paused = false;
+		evtimer_del(srv->accept_timer);
+		evconnlistener_enable(srv->listener);
+	}
 }
 
 /* Refuses an accepted socket with one err frame, best effort. */
 static void
-server_refuse(struct server *srv, int fd, enum wire_code code, const char *msg)
+server_refuse(int fd, enum wire_code code, const char *msg)
 {
-	srv->out.size = 0;
-	if (wire_enc_err(&srv->out, false, 0, code, msg) == 0)
-		(void)send(fd, srv->out.data, srv->out.size,
-		    MSG_NOSIGNAL | MSG_DONTWAIT);
-	srv->out.size = 0;
-	srv->n.conns_refused++;
+	msgpack_sbuffer	sb;
+
+	msgpack_sbuffer_init(&sb);
+	if (wire_enc_err(&sb, false, 0, code, msg) == 0)
+		(void)send(fd, sb.data, sb.size, MSG_NOSIGNAL | MSG_DONTWAIT);
+	msgpack_sbuffer_destroy(&sb);
+	stats_inc(STATS_CONNS_REFUSED);
 	close(fd);
 }
 
@@ -278,25 +371,62 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	if (!server_uid_allowed(srv->cfg, cred.uid)) {
 		log_warn("conn_unauthorized", "uid=%u pid=%d",
 		    (unsigned)cred.uid, (int)cred.pid);
-		server_refuse(srv, fd, WIRE_UNAUTHORIZED,
-		    "uid not in allow_uids");
+		server_refuse(fd, WIRE_UNAUTHORIZED, "uid not in allow_uids");
 		return;
 	}
 	if (srv->nconns >= srv->cfg->max_connections) {
 		log_warn("conn_limit", "uid=%u max_connections=%u",
 		    (unsigned)cred.uid, srv->cfg->max_connections);
-		server_refuse(srv, fd, WIRE_LIMIT, "max_connections reached");
+		server_refuse(fd, WIRE_LIMIT, "max_connections reached");
 		return;
 	}
-	srv->n.conns_accepted++;
+	stats_inc(STATS_CONNS_ACCEPTED);
 	conn_new(srv, fd, cred.uid, cred.pid);
 }
 
+/*
+ * accept() failed for another reason than a retry: out of descriptors
+ * (EMFILE, ENFILE) or memory. The listening socket stays readable, so
+ * trying again at once would spin: stop accepting, and try again when a
+ * connection closes or after a second (tmux server_accept does the same).
+ */
 static void
+server_accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct server	*srv = arg;
+	int		 err = EVUTIL_SOCKET_ERROR();
+
+	evconnlistener_disable(l);
+	if (!srv->accept_paused)
+		log_warn("accept_paused", "error=\"%s\" connections=%u",
+		    strerror(err), srv->nconns);
+	srv->accept_paused = true;
+	stats_inc(STATS_ACCEPT_PAUSES);
+	clock_timer_ms(srv->accept_timer, SERVER_ACCEPT_RETRY_MS);
+}
+
+static void
+server_accept_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server	*srv = arg;
+
+	(void)fd;
+	(void)what;
+	if (!srv->accept_paused || srv->listener == NULL)
+		return;
+	srv->accept_paused = false;
+	evconnlistener_enable(srv->listener);
+}
+
+/*
+ * The drain: stop accepting, answer what arrives shutting_down, give every
+ * connection drain_timeout_ms to take its output, then bye (cutting what a
+ * slow reader has not taken, so that the bye reaches it), then exit.
+ */
+void
 server_stop(struct server *srv)
 {
-	struct timeval	 tv = { SERVER_DRAIN_MS / 1000,
-			    (SERVER_DRAIN_MS % 1000) * 1000 };
+	unsigned	 drain_ms = srv->cfg->drain_timeout_ms;
 	struct conn	*c, *next;
 
 	srv->draining = 1;
@@ -304,14 +434,15 @@ server_stop(struct server *srv)
 		evconnlistener_free(srv->listener);
 		srv->listener = NULL;
 	}
-	if (srv->sock_path != NULL)
-		unlink(srv->sock_path);
+	evtimer_del(srv->accept_timer);
+	server_unlink(srv);
 	/* Walk with a saved next: the list must not change under us. */
 	for (c = TAILQ_FIRST(&srv->conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
-		conn_close(c, "shutdown");
+		conn_shutdown(c, drain_ms > 0 ? drain_ms : 1);
 	}
-	evtimer_add(srv->drain_ev, &tv);
+	conn_flush_dirty();
+	clock_timer_ms(srv->drain_ev, drain_ms + SERVER_BYE_MS);
 	server_conn_gone(srv);
 }
 
@@ -321,11 +452,28 @@ server_signal_cb(evutil_socket_t sig, short what, void *arg)
 	struct server	*srv = arg;
 
 	(void)what;
-	if (srv->draining)
+	if (srv->draining) {
+		/* A second signal: the drain ends now. */
+		log_warn("shutdown_now", "signal=%d connections=%u", (int)sig,
+		    srv->nconns);
+		event_base_loopexit(srv->base, NULL);
 		return;
+	}
 	log_info("shutdown", "signal=%d connections=%u", (int)sig,
 	    srv->nconns);
 	server_stop(srv);
+}
+
+/* SIGHUP never stops the router: logs go to stderr, nothing to reopen. */
+static void
+server_hup_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct server	*srv = arg;
+
+	(void)sig;
+	(void)what;
+	log_info("reopening_logs", "target=stderr connections=%u",
+	    srv->nconns);
 }
 
 static void
@@ -364,24 +512,24 @@ server_loop_over(struct server *srv, int rc)
 static int
 server_run_busy(struct server *srv, int64_t poll_us)
 {
-	uint64_t	seen = srv->n.frames_in;
-	int64_t		last = server_mono_us(), now;
+	uint64_t	seen = stats_get(STATS_FRAMES_IN);
+	int64_t		last = clock_mono_now_us(), now;
 	int		rc;
 
 	for (;;) {
 		rc = event_base_loop(srv->base, EVLOOP_NONBLOCK);
 		if (server_loop_over(srv, rc))
 			break;
-		now = server_mono_us();
-		if (srv->n.frames_in != seen) {
-			seen = srv->n.frames_in;
+		now = clock_mono_now_us();
+		if (stats_get(STATS_FRAMES_IN) != seen) {
+			seen = stats_get(STATS_FRAMES_IN);
 			last = now;
 		} else if (now - last > poll_us) {
 			rc = event_base_loop(srv->base, EVLOOP_ONCE);
 			if (server_loop_over(srv, rc))
 				break;
-			seen = srv->n.frames_in;
-			last = server_mono_us();
+			seen = stats_get(STATS_FRAMES_IN);
+			last = clock_mono_now_us();
 		}
 	}
 	return (rc == -1 ? -1 : 0);
@@ -404,6 +552,14 @@ server_run(struct server *srv)
 	return (0);
 }
 
+static void
+server_free_event(struct event **ev)
+{
+	if (*ev != NULL)
+		event_free(*ev);
+	*ev = NULL;
+}
+
 void
 server_free(struct server *srv)
 {
@@ -411,29 +567,25 @@ server_free(struct server *srv)
 
 	/* Whatever the drain deadline left: freed without ceremony. */
 	while ((c = TAILQ_FIRST(&srv->conns)) != NULL) {
-		conn_close(c, NULL);
+		conn_close(c, NULL, 0);
 		conn_free(c);
 	}
 	if (srv->listener != NULL)
 		evconnlistener_free(srv->listener);
-	if (srv->sock_path != NULL && !srv->draining)
-		unlink(srv->sock_path);
-	free(srv->sock_path);
+	srv->listener = NULL;
+	server_unlink(srv);
+	/* Pending appends are called back here; their conns are gone. */
 	if (srv->es != NULL)
 		es_close(srv->es);
-	tract_free_all(srv);
-	htab_free(srv->tracts);
-	if (srv->sigterm_ev != NULL)
-		event_free(srv->sigterm_ev);
-	if (srv->sigint_ev != NULL)
-		event_free(srv->sigint_ev);
-	if (srv->drain_ev != NULL)
-		event_free(srv->drain_ev);
-	if (srv->flush_ev != NULL)
-		event_free(srv->flush_ev);
+	tract_reg_free(srv->tracts);
+	server_free_event(&srv->sigterm_ev);
+	server_free_event(&srv->sigint_ev);
+	server_free_event(&srv->sighup_ev);
+	server_free_event(&srv->drain_ev);
+	server_free_event(&srv->accept_timer);
+	conn_loop_free();
+	op_free();
 	if (srv->base != NULL)
 		event_base_free(srv->base);
 	wire_decoder_free(&srv->dec);
-	msgpack_sbuffer_destroy(&srv->out);
-	msgpack_sbuffer_destroy(&srv->hdrbuf);
 }

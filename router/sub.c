@@ -6,8 +6,9 @@
 
 #include <event2/event.h>
 
+#include "router/clock.h"
 #include "router/conn.h"
-#include "router/lib/htab.h"
+#include "router/kinds.h"
 #include "router/msg.h"
 #include "router/replay.h"
 #include "router/server.h"
@@ -22,11 +23,10 @@ static void	sub_pump_cb(evutil_socket_t, short, void *);
 
 struct sub *
 sub_new(struct conn *c, uint64_t sid, uint64_t credit,
-    enum wire_overflow overflow, uint64_t max_pending,
+    enum wire_overflow overflow, uint64_t max_pending, uint64_t max_bytes,
     const msgpack_object *kinds)
 {
 	struct sub	*s;
-	uint32_t	 i;
 
 	s = xcalloc(1, sizeof(*s));
 	s->c = c;
@@ -34,78 +34,108 @@ sub_new(struct conn *c, uint64_t sid, uint64_t credit,
 	s->credit = wire_demand_add(credit, 0);
 	s->overflow = overflow;
 	s->max_pending = max_pending;
-	if (kinds != NULL && kinds->via.array.size > 0) {
-		s->nkinds = kinds->via.array.size;
-		s->kinds = xcalloc(s->nkinds, sizeof(*s->kinds));
-		for (i = 0; i < s->nkinds; i++) {
-			/* <= WIRE_NAME_MAX: wire_parse_req checked it. */
-			s->kinds[i].len = kinds->via.array.ptr[i].via.str.size;
-			memcpy(s->kinds[i].s, kinds->via.array.ptr[i].via.str.ptr,
-			    s->kinds[i].len);
-		}
-	}
-	event_assign(&s->pump_ev, c->srv->base, -1, 0, sub_pump_cb, s);
+	s->max_bytes = max_bytes;
+	s->kinds = kinds_new(kinds);
+	event_assign(&s->pump_ev, server_base(c->srv), -1, 0, sub_pump_cb, s);
+	s->ow.ev = &s->pump_ev;
+	conn_add_sub(c, s, sid);
 	return (s);
+}
+
+static struct msg *
+sub_pop(struct sub *s)
+{
+	struct msg	*m = s->ring[s->head];
+
+	s->head = (s->head + 1) % s->ring_cap;
+	s->npending--;
+	s->pending_bytes -= m->body_len;
+	return (m);
 }
 
 void
 sub_free(struct sub *s)
 {
-	if (htab_get(s->c->subs, &s->sid, sizeof(s->sid)) == s)
-		htab_del(s->c->subs, &s->sid, sizeof(s->sid));
-	if (s->t != NULL)
-		tract_remove_sub(s->t, s);
-	conn_unwait_output(s->c, s);
-	while (s->npending > 0) {
-		msg_unref(s->ring[s->head]);
-		s->head = (s->head + 1) % s->ring_cap;
-		s->npending--;
+	conn_remove_sub(s->c, s, s->sid);
+	if (s->t != NULL) {
+		if (s->full)
+			tract_sub_unfull(s->t);
+		tract_remove_sub(s->t, s, s->tract_idx);
 	}
+	conn_unwait_output(s->c, &s->ow);
+	while (s->npending > 0)
+		msg_unref(sub_pop(s));
 	replay_free(s->rp);
 	event_del(&s->pump_ev);
+	kinds_free(s->kinds);
 	free(s->ring);
-	free(s->kinds);
 	free(s);
 }
 
-bool
-sub_wants(const struct sub *s, const char *kind, size_t len)
+void
+sub_start_replay(struct sub *s, const struct replay_spec *spec)
 {
-	size_t	i;
+	s->rp = replay_new(s->c->srv, s, spec);
+}
 
-	if (s->nkinds == 0)
-		return (true);
-	for (i = 0; i < s->nkinds; i++) {
-		if (s->kinds[i].len == len && memcmp(s->kinds[i].s, kind,
-		    len) == 0)
-			return (true);
-	}
-	return (false);
+void
+sub_set_tract(struct sub *s, struct tract *t, size_t idx)
+{
+	s->t = t;
+	s->tract_idx = idx;
+}
+
+const uint64_t *
+sub_sid_key(const struct sub *s)
+{
+	return (&s->sid);
+}
+
+const struct kinds *
+sub_kinds(const struct sub *s)
+{
+	return (s->kinds);
+}
+
+void
+sub_pump_soon(struct sub *s)
+{
+	event_active(&s->pump_ev, EV_TIMEOUT, 0);
+}
+
+void
+sub_pump_later(struct sub *s)
+{
+	clock_later(&s->pump_ev);
+}
+
+static bool
+sub_is_full(const struct sub *s)
+{
+	return (s->npending >= s->max_pending ||
+	    s->pending_bytes >= s->max_bytes);
 }
 
 bool
 sub_would_block(const struct sub *s, const char *kind, size_t len)
 {
-	return (s->full && sub_wants(s, kind, len));
+	return (s->full && kinds_match(s->kinds, kind, len));
 }
 
-/* Recounts s in its tract's full set after npending changed. */
+/* Recounts s in its tract's full set after the queue changed. */
 static void
 sub_update_full(struct sub *s)
 {
 	bool	full;
 
-	full = s->overflow == WIRE_OVERFLOW_BLOCK &&
-	    s->npending >= s->max_pending;
+	full = s->overflow == WIRE_OVERFLOW_BLOCK && sub_is_full(s);
 	if (full == s->full || s->t == NULL)
 		return;
 	s->full = full;
 	if (full)
-		s->t->nfull++;
-	else {
-		s->t->nfull--;
+		tract_sub_full(s->t);
+	else
 		tract_sub_unfull(s->t);
-	}
 }
 
 static void
@@ -125,16 +155,7 @@ sub_push(struct sub *s, struct msg *m)
 	}
 	s->ring[(s->head + s->npending) % s->ring_cap] = msg_ref(m);
 	s->npending++;
-}
-
-static struct msg *
-sub_pop(struct sub *s)
-{
-	struct msg	*m = s->ring[s->head];
-
-	s->head = (s->head + 1) % s->ring_cap;
-	s->npending--;
-	return (m);
+	s->pending_bytes += m->body_len;
 }
 
 /* Drops the oldest pending message, extending the current lag run. */
@@ -148,7 +169,7 @@ sub_drop_oldest(struct sub *s)
 	s->lag_last = m->eid;
 	s->dropped++;
 	if (s->t != NULL)
-		s->t->n.dropped++;
+		tract_note_dropped(s->t);
 	msg_unref(m);
 }
 
@@ -159,13 +180,13 @@ sub_deliver(struct sub *s, struct msg *m)
 	s->credit--;
 	s->delivered++;
 	if (s->t != NULL)
-		s->t->n.delivered++;
+		tract_note_delivered(s->t);
 }
 
 void
 sub_offer(struct sub *s, struct msg *m)
 {
-	if (!sub_wants(s, m->kind, m->kind_len))
+	if (!kinds_match(s->kinds, m->kind, m->kind_len))
 		return;
 	/* Fast path: nothing queued ahead of m and demand for it. */
 	if (s->credit > 0 && s->npending == 0 && s->rp == NULL &&
@@ -173,10 +194,12 @@ sub_offer(struct sub *s, struct msg *m)
 		sub_deliver(s, m);
 		return;
 	}
-	if (s->npending >= s->max_pending) {
-		/* block subs are full only when tract_would_block() said so. */
+	/*
+	 * Drop until not full, then queue (block subs are full only when
+	 * tract_would_block() said so: for them this is a safety net).
+	 */
+	while (s->npending > 0 && sub_is_full(s))
 		sub_drop_oldest(s);
-	}
 	sub_push(s, m);
 	sub_update_full(s);
 	if (s->credit > 0 && s->rp == NULL)
@@ -194,14 +217,34 @@ sub_grant(struct sub *s, uint64_t n)
 static void
 sub_send_lag(struct sub *s)
 {
-	struct server	*srv = s->c->srv;
-	char		 first[EID_STR_MAX], last[EID_STR_MAX];
+	char	first[EID_STR_MAX], last[EID_STR_MAX];
 
 	eid_format(&s->lag_first, first);
 	eid_format(&s->lag_last, last);
-	wire_enc_lag(&srv->out, s->sid, s->lag_n, first, last);
-	conn_flush_out(s->c);
+	conn_send_lag(s->c, s->sid, s->lag_n, first, last);
 	s->lag_n = 0;
+}
+
+/* One replayed message, if demand, output and budget allow: 1, else 0. */
+static int
+sub_replay_one(struct sub *s, unsigned *budget)
+{
+	struct msg	*m;
+
+	if (s->credit == 0)
+		return (0);
+	if (conn_output_full(s->c)) {
+		conn_wait_output(s->c, &s->ow);
+		return (0);
+	}
+	if ((*budget)-- == 0) {
+		sub_pump_later(s);
+		return (0);
+	}
+	m = replay_take(s->rp);
+	sub_deliver(s, m);
+	msg_unref(m);
+	return (1);
 }
 
 /*
@@ -211,27 +254,13 @@ sub_send_lag(struct sub *s)
 static int
 sub_pump_replay(struct sub *s, unsigned *budget)
 {
-	struct server	*srv = s->c->srv;
-	struct msg	*m;
-
 	for (;;) {
 		switch (replay_peek(s->rp)) {
 		case REPLAY_WAIT:
 			return (0);
 		case REPLAY_HAVE:
-			if (s->credit == 0)
+			if (sub_replay_one(s, budget) == 0)
 				return (0);
-			if (conn_output_full(s->c)) {
-				conn_wait_output(s->c, s);
-				return (0);
-			}
-			if ((*budget)-- == 0) {
-				server_later(&s->pump_ev);
-				return (0);
-			}
-			m = replay_take(s->rp);
-			sub_deliver(s, m);
-			msg_unref(m);
 			continue;
 		case REPLAY_DONE:
 			break;
@@ -242,8 +271,7 @@ sub_pump_replay(struct sub *s, unsigned *budget)
 			s->rp = NULL;
 			return (1);
 		}
-		wire_enc_end(&srv->out, s->sid);
-		conn_flush_out(s->c);
+		conn_send_end(s->c, s->sid);
 		sub_free(s);
 		return (-1);
 	}
@@ -264,11 +292,11 @@ sub_pump(struct sub *s)
 		sub_send_lag(s);
 	while (s->npending > 0 && s->credit > 0) {
 		if (conn_output_full(s->c)) {
-			conn_wait_output(s->c, s);	/* drained: pumped again */
+			conn_wait_output(s->c, &s->ow);	/* drained: pumped */
 			break;
 		}
 		if (budget-- == 0) {
-			server_later(&s->pump_ev);
+			sub_pump_later(s);
 			break;
 		}
 		m = sub_pop(s);
@@ -283,10 +311,9 @@ static void
 sub_pump_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct sub	*s = arg;
-	struct server	*srv = s->c->srv;
 
 	(void)fd;
 	(void)what;
 	sub_pump(s);		/* may free s */
-	conn_flush_dirty(srv);
+	conn_flush_dirty();
 }

@@ -4,7 +4,9 @@
  * catches up, a replay.
  *
  * Invariants: msg frames sent <= credit granted (sub_pump checks first);
- * npending <= max_pending (sub_offer checks before pushing).
+ * the queue is full at max_pending messages or max_bytes of bodies, and a
+ * message is queued only when it is not full (sub_offer drops first).
+ * The struct is public for reading; only sub.c writes it.
  */
 #ifndef CALLOSUM_SUB_H
 #define CALLOSUM_SUB_H
@@ -18,17 +20,14 @@
 #include <event2/event_struct.h>
 
 #include "eventstore/eid.h"
+#include "router/conn.h"
 #include "router/lib/wire.h"
 
-struct conn;
+struct kinds;
 struct msg;
 struct replay;
+struct replay_spec;
 struct tract;
-
-struct sub_kind {
-	uint8_t	len;
-	char	s[WIRE_NAME_MAX];
-};
 
 struct sub {
 	struct conn		*c;
@@ -38,35 +37,41 @@ struct sub {
 	uint64_t		 credit;	/* <= WIRE_DEMAND_MAX */
 	enum wire_overflow	 overflow;
 	uint64_t		 max_pending;
+	uint64_t		 max_bytes;	/* pending_bytes_limit */
+	uint64_t		 pending_bytes;	/* bodies queued */
 	bool			 full;		/* counted in t->nfull */
 	struct msg		**ring;		/* pending, oldest at head */
 	size_t			 ring_cap;	/* grows to max_pending */
 	size_t			 head;
 	size_t			 npending;
-	struct sub_kind		*kinds;		/* NULL: every kind */
-	size_t			 nkinds;
+	struct kinds		*kinds;		/* NULL: every kind */
 	uint64_t		 lag_n;		/* dropped since last msg */
 	struct eid		 lag_first;
 	struct eid		 lag_last;
 	struct replay		*rp;		/* catching up from the log */
 	struct event		 pump_ev;	/* continue a budgeted pump */
-	bool			 out_wait;	/* on c->out_waiters */
-	TAILQ_ENTRY(sub)	 out_entry;
+	struct conn_waiter	 ow;		/* waits for c's output */
 	uint64_t		 delivered;
 	uint64_t		 dropped;
 };
 
 /*
- * A new subscription for c (not yet in any tract or table). kinds is
- * borrowed (a checked array of str) or NULL.
+ * A new subscription for c (not yet in any tract), registered under sid in
+ * c. kinds is borrowed (a checked array of str) or NULL.
  */
 struct sub	*sub_new(struct conn *c, uint64_t sid, uint64_t credit,
-		    enum wire_overflow, uint64_t max_pending,
+		    enum wire_overflow, uint64_t max_pending, uint64_t max_bytes,
 		    const msgpack_object *kinds);
-/* Unlinks s from its tract and frees it with its pending references. */
+/* Unlinks s from its tract and connection and frees it. */
 void		 sub_free(struct sub *);
-/* True when s wants messages of this kind. */
-bool		 sub_wants(const struct sub *, const char *kind, size_t len);
+/* Starts the catch-up (sub from_eid) or the replay op of s. */
+void		 sub_start_replay(struct sub *, const struct replay_spec *);
+/* Where s sits in t's array (tract.c tells it). */
+void		 sub_set_tract(struct sub *, struct tract *, size_t idx);
+/* The key c's table keeps s under: its sid, which stays put. */
+const uint64_t	*sub_sid_key(const struct sub *);
+/* The kinds filter of s, for a replay to copy. */
+const struct kinds *sub_kinds(const struct sub *);
 /* True when a message of this kind would have to wait for s. */
 bool		 sub_would_block(const struct sub *, const char *kind, size_t len);
 /* Fan-out entry: deliver now if demand allows, else queue (or drop). */
@@ -78,5 +83,8 @@ int		 sub_grant(struct sub *, uint64_t n);
  * Returns -1 when s was freed (a replay op that ended), else 0.
  */
 int		 sub_pump(struct sub *);
+/* Pumps s from the loop: now (its read came back) or after a poll. */
+void		 sub_pump_soon(struct sub *);
+void		 sub_pump_later(struct sub *);
 
 #endif

@@ -8,12 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "router/config.h"
 #include "router/conn.h"
 #include "router/lib/htab.h"
 #include "router/log.h"
 #include "router/msg.h"
-#include "router/server.h"
 #include "router/sub.h"
 #include "router/tract.h"
 #include "router/xmalloc.h"
@@ -21,60 +19,96 @@
 /* Tracts made on first use stop here: each costs memory for good. */
 #define TRACT_MAX	4096
 
+struct tract_reg {
+	struct event_base	 *base;
+	struct htab		 *names;	/* name -> struct tract */
+	struct tract		**list;		/* creation order */
+	size_t			  n;
+};
+
+static const char *const tract_reserved[] = { "$sys", "$candidates" };
+
 static void	tract_wake_cb(evutil_socket_t, short, void *);
 
 static struct tract *
-tract_new(struct server *srv, const char *s, size_t len)
+tract_new(struct tract_reg *r, const char *s, size_t len)
 {
 	struct tract	*t;
 
 	t = xcalloc(1, sizeof(*t));
 	memcpy(t->name, s, len);
 	t->name_len = len;
-	t->srv = srv;
 	TAILQ_INIT(&t->waiters);
-	event_assign(&t->wake_ev, srv->base, -1, 0, tract_wake_cb, t);
-	if (htab_put(srv->tracts, t->name, len, t) == -1)
-		abort();
-	srv->tract_list = xreallocarray(srv->tract_list, srv->ntracts + 1,
-	    sizeof(*srv->tract_list));
-	srv->tract_list[srv->ntracts++] = t;
+	event_assign(&t->wake_ev, r->base, -1, 0, tract_wake_cb, t);
+	xcheck(htab_put(r->names, t->name, len, t), sizeof(t));
+	r->list = xreallocarray(r->list, r->n + 1, sizeof(*r->list));
+	r->list[r->n++] = t;
 	log_debug("tract_new", "tract=%s", t->name);
 	return (t);
 }
 
+struct tract_reg *
+tract_reg_new(struct event_base *base)
+{
+	struct tract_reg	*r;
+	size_t			 i;
+
+	r = xcalloc(1, sizeof(*r));
+	r->base = base;
+	if ((r->names = htab_new()) == NULL) {
+		free(r);
+		return (NULL);
+	}
+	for (i = 0; i < sizeof(tract_reserved) / sizeof(*tract_reserved); i++)
+		tract_new(r, tract_reserved[i], strlen(tract_reserved[i]));
+	return (r);
+}
+
+void
+tract_reg_free(struct tract_reg *r)
+{
+	struct tract	*t;
+	size_t		 i;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < r->n; i++) {
+		t = r->list[i];
+		event_del(&t->wake_ev);
+		free(t->subs);
+		free(t);
+	}
+	free(r->list);
+	htab_free(r->names);
+	free(r);
+}
+
 struct tract *
-tract_get(struct server *srv, const char *s, size_t len, bool create,
+tract_get(struct tract_reg *r, const char *s, size_t len, bool create,
     bool *limited)
 {
 	struct tract	*t;
 
 	*limited = false;
-	if ((t = htab_get(srv->tracts, s, len)) != NULL || !create)
+	if ((t = htab_get(r->names, s, len)) != NULL || !create)
 		return (t);
-	if (srv->ntracts >= TRACT_MAX) {
+	if (r->n >= TRACT_MAX) {
 		*limited = true;
 		return (NULL);
 	}
-	return (tract_new(srv, s, len));
+	return (tract_new(r, s, len));
 }
 
-void
-tract_free_all(struct server *srv)
+size_t
+tract_count(const struct tract_reg *r)
 {
-	struct tract	*t;
-	size_t		 i;
+	return (r->n);
+}
 
-	for (i = 0; i < srv->ntracts; i++) {
-		t = srv->tract_list[i];
-		/* Conns, and with them subs and waiters, are gone by now. */
-		event_del(&t->wake_ev);
-		free(t->subs);
-		free(t);
-	}
-	free(srv->tract_list);
-	srv->tract_list = NULL;
-	srv->ntracts = 0;
+struct tract *
+tract_at(const struct tract_reg *r, size_t i)
+{
+	return (r->list[i]);
 }
 
 void
@@ -84,25 +118,19 @@ tract_add_sub(struct tract *t, struct sub *s)
 		t->subs_cap = t->subs_cap == 0 ? 4 : t->subs_cap * 2;
 		t->subs = xreallocarray(t->subs, t->subs_cap, sizeof(*t->subs));
 	}
-	s->t = t;
-	s->tract_idx = t->nsubs;
+	sub_set_tract(s, t, t->nsubs);
 	t->subs[t->nsubs++] = s;
 }
 
 void
-tract_remove_sub(struct tract *t, struct sub *s)
+tract_remove_sub(struct tract *t, struct sub *s, size_t idx)
 {
 	struct sub	*last = t->subs[--t->nsubs];
 
 	/* Swap-remove: O(1), order among subscribers does not matter. */
-	t->subs[s->tract_idx] = last;
-	last->tract_idx = s->tract_idx;
-	s->t = NULL;
-	if (s->full) {
-		s->full = false;
-		t->nfull--;
-		tract_sub_unfull(t);
-	}
+	t->subs[idx] = last;
+	if (last != s)
+		sub_set_tract(last, t, idx);
 }
 
 bool
@@ -130,25 +158,32 @@ tract_publish(struct tract *t, struct msg *m)
 }
 
 void
+tract_sub_full(struct tract *t)
+{
+	t->nfull++;
+}
+
+void
+tract_sub_unfull(struct tract *t)
+{
+	t->nfull--;
+	/* Woken from the loop: this may run in the middle of a fan-out. */
+	if (t->nfull == 0 && !TAILQ_EMPTY(&t->waiters))
+		event_active(&t->wake_ev, EV_TIMEOUT, 0);
+}
+
+void
 tract_wait(struct tract *t, struct conn *c)
 {
-	c->waiting_on = t;
 	TAILQ_INSERT_TAIL(&t->waiters, c, wait_entry);
+	t->nwaiting++;
 }
 
 void
 tract_unwait(struct tract *t, struct conn *c)
 {
 	TAILQ_REMOVE(&t->waiters, c, wait_entry);
-	c->waiting_on = NULL;
-}
-
-void
-tract_sub_unfull(struct tract *t)
-{
-	/* Woken from the loop: this may run in the middle of a fan-out. */
-	if (t->nfull == 0 && !TAILQ_EMPTY(&t->waiters))
-		event_active(&t->wake_ev, EV_TIMEOUT, 0);
+	t->nwaiting--;
 }
 
 /*
@@ -166,7 +201,7 @@ tract_wake_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	while (t->nfull == 0 && (c = TAILQ_FIRST(&t->waiters)) != NULL) {
 		tract_unwait(t, c);
-		conn_resume(c, CONN_PAUSE_TRACT_FULL);
+		conn_wake_publisher(c);
 		n++;
 	}
 	log_debug("tract_wake", "tract=%s resumed=%u", t->name, n);

@@ -1,7 +1,11 @@
 /*
- * tract: a named channel. The registry is a hash table; each tract keeps
- * its subscribers in an array (fan-out is O(subscribers) and costs other
- * tracts nothing), the publishers paused on it, and its counters.
+ * tract: a named channel. The registry (tract.c's) is a hash table plus
+ * the creation order; each tract keeps its subscribers in an array
+ * (fan-out is O(subscribers) and costs other tracts nothing), the
+ * publishers paused on it, and its counters.
+ *
+ * The struct is public for reading; only tract.c writes it, through the
+ * functions below (the inline ones are the hot path's counters).
  */
 #ifndef CALLOSUM_TRACT_H
 #define CALLOSUM_TRACT_H
@@ -20,6 +24,7 @@ struct conn;
 struct msg;
 struct server;
 struct sub;
+struct tract_reg;
 
 struct tract_counters {
 	uint64_t	published;
@@ -31,41 +36,63 @@ struct tract_counters {
 struct tract {
 	char			 name[WIRE_NAME_MAX + 2];
 	size_t			 name_len;
-	struct server		*srv;
 	struct sub		**subs;
 	size_t			 nsubs;
 	size_t			 subs_cap;
 	/* block-mode subs whose pending queue is full: publishing waits */
 	unsigned		 nfull;
 	TAILQ_HEAD(, conn)	 waiters;	/* parked publishers, FIFO */
+	unsigned		 nwaiting;	/* on waiters */
 	struct event		 wake_ev;
 	struct tract_counters	 n;
 };
 
+/* The registry, with the reserved tracts; NULL when memory runs out. */
+struct tract_reg *tract_reg_new(struct event_base *);
+/* Frees every tract (connections, subs and waiters are gone by now). */
+void		 tract_reg_free(struct tract_reg *);
 /*
  * The tract named s, created when create is set. NULL when absent, or when
  * the registry is at its limit (*limited set).
  */
-struct tract	*tract_get(struct server *, const char *s, size_t len,
+struct tract	*tract_get(struct tract_reg *, const char *s, size_t len,
 		    bool create, bool *limited);
-void		 tract_free_all(struct server *);
+/* Tracts in creation order: tract_at(r, i) for i < tract_count(r). */
+size_t		 tract_count(const struct tract_reg *);
+struct tract	*tract_at(const struct tract_reg *, size_t i);
 
+/* Adds s; its place in the array is told to s (sub_set_tract). */
 void		 tract_add_sub(struct tract *, struct sub *);
-void		 tract_remove_sub(struct tract *, struct sub *);
+/* Removes s, found at index idx. */
+void		 tract_remove_sub(struct tract *, struct sub *, size_t idx);
 /* True when a message of kind would wait for a full block subscriber. */
 bool		 tract_would_block(struct tract *, const char *kind, size_t len);
 /* Offers m to every subscriber (each takes its own reference). */
 void		 tract_publish(struct tract *, struct msg *m);
 
-/* Parks c until the tract has room; wakes it through conn resume. */
+/* A block sub became full / is no longer full (or went away). */
+void		 tract_sub_full(struct tract *);
+void		 tract_sub_unfull(struct tract *);
+
+/* Parks c until the tract has room; wakes it with conn_wake_publisher. */
 void		 tract_wait(struct tract *, struct conn *);
 void		 tract_unwait(struct tract *, struct conn *);
-/* A block sub went from full to not full (or away): maybe wake waiters. */
-void		 tract_sub_unfull(struct tract *);
 /*
  * A failure of this tract (backpressure timeout, delivery failure): the
  * input of its circuit breaker.
  */
 void		 tract_note_failure(struct tract *, const char *why);
+
+static inline void
+tract_note_delivered(struct tract *t)
+{
+	t->n.delivered++;
+}
+
+static inline void
+tract_note_dropped(struct tract *t)
+{
+	t->n.dropped++;
+}
 
 #endif

@@ -15,6 +15,13 @@ xmalloc_fail(size_t n)
 	abort();
 }
 
+void
+xcheck(int rc, size_t n)
+{
+	if (rc == -1)
+		xmalloc_fail(n);
+}
+
 void *
 xmalloc(size_t n)
 {

@@ -15,6 +15,11 @@ void		*xrealloc(void *, size_t);
 void		*xreallocarray(void *, size_t, size_t);
 char		*xstrdup(const char *);
 char		*xstrndup(const char *, size_t);
+/*
+ * For allocations made by a library that reports failure by -1 (an
+ * evbuffer growing): the same policy, log and abort, when rc is -1.
+ */
+void		 xcheck(int rc, size_t n);
 int		 xasprintf(char **, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 

@@ -41,6 +41,7 @@ static const char *const wire_op_names[WIRE_OP_COUNT] = {
 	[WIRE_OP_REPLAY] = "replay",
 	[WIRE_OP_PING] = "ping",
 	[WIRE_OP_STATS] = "stats",
+	[WIRE_OP_CONNS] = "conns",
 	[WIRE_OP_WELCOME] = "welcome",
 	[WIRE_OP_ACK] = "ack",
 	[WIRE_OP_ERR] = "err",
@@ -853,7 +854,7 @@ wire_parse_head(const msgpack_object *root, struct wire_req *req,
 		return (WIRE_BAD_REQUEST);
 	}
 	req->op = wire_op_lookup(op->via.str.ptr, op->via.str.size);
-	if (req->op == WIRE_OP_UNKNOWN || req->op > WIRE_OP_STATS) {
+	if (req->op == WIRE_OP_UNKNOWN || req->op > WIRE_OP_CONNS) {
 		req->op = WIRE_OP_UNKNOWN;
 		*why = "unknown op";
 		return (WIRE_UNKNOWN_OP);
@@ -1036,13 +1037,15 @@ wire_enc_close(msgpack_sbuffer *sb, size_t start, int rc)
 
 int
 wire_enc_welcome(msgpack_sbuffer *sb, bool has_id, uint64_t id, uint64_t conn,
-    uint64_t max_frame, const char *const *tracts, size_t ntracts)
+    uint64_t max_frame, const char *const *tracts, size_t ntracts,
+    bool truncated)
 {
 	msgpack_packer	pk;
 	size_t		start, i;
 	int		rc = 0;
 
-	start = wire_enc_open(sb, &pk, has_id ? 7 : 6, WIRE_OP_WELCOME);
+	start = wire_enc_open(sb, &pk, 6 + (has_id ? 1 : 0) +
+	    (truncated ? 1 : 0), WIRE_OP_WELCOME);
 	if (has_id)
 		rc = wire_kv_u64(&pk, "id", id);
 	rc |= wire_kv_u64(&pk, "v", WIRE_VERSION) |
@@ -1052,6 +1055,9 @@ wire_enc_welcome(msgpack_sbuffer *sb, bool has_id, uint64_t id, uint64_t conn,
 	    wire_pack_cstr(&pk, "tracts") | msgpack_pack_array(&pk, ntracts);
 	for (i = 0; i < ntracts; i++)
 		rc |= wire_pack_cstr(&pk, tracts[i]);
+	if (truncated)
+		rc |= wire_pack_cstr(&pk, "truncated") |
+		    msgpack_pack_true(&pk);
 	return (wire_enc_close(sb, start, rc));
 }
 

@@ -59,6 +59,7 @@ enum wire_op {
 	WIRE_OP_REPLAY,
 	WIRE_OP_PING,
 	WIRE_OP_STATS,
+	WIRE_OP_CONNS,
 	/* router -> client */
 	WIRE_OP_WELCOME,
 	WIRE_OP_ACK,
@@ -209,10 +210,13 @@ void		 wire_frame_end(msgpack_sbuffer *, size_t start);
 int		 wire_pack_str(msgpack_packer *, const char *s, size_t len);
 int		 wire_pack_cstr(msgpack_packer *, const char *s);
 
-/* welcome answers hello; it carries hello's id when it had one. */
+/*
+ * welcome answers hello; it carries hello's id when it had one, and
+ * "truncated": true when the tract list was cut to fit the frame bound.
+ */
 int		 wire_enc_welcome(msgpack_sbuffer *, bool has_id, uint64_t id,
 		    uint64_t conn, uint64_t max_frame, const char *const *tracts,
-		    size_t ntracts);
+		    size_t ntracts, bool truncated);
 int		 wire_enc_ack(msgpack_sbuffer *, uint64_t id);
 int		 wire_enc_ack_pub(msgpack_sbuffer *, uint64_t id, const char *eid,
 		    const char *stored);

@@ -2260,7 +2260,7 @@ test_wire_op_lookup_and_name_round_trip(void **state)
 {
 	static const char *const names[] = {
 		"unknown", "hello", "pub", "sub", "req", "unsub", "replay",
-		"ping", "stats", "welcome", "ack", "err", "msg", "lag", "end",
+		"ping", "stats", "conns", "welcome", "ack", "err", "msg", "lag", "end",
 		"pong", "bye"
 	};
 	int	op;
@@ -2299,7 +2299,7 @@ test_wire_enc_welcome_has_every_field(void **state)
 
 	/* With hello's id. */
 	assert_int_equal(wire_enc_welcome(&t->sb, true, 7, 42,
-	    WIRE_MAX_FRAME_DEFAULT, tracts, nitems(tracts)), 0);
+	    WIRE_MAX_FRAME_DEFAULT, tracts, nitems(tracts), false), 0);
 	assert_int_equal(wire_frame_len((unsigned char *)t->sb.data),
 	    t->sb.size - WIRE_HDR_LEN);
 	m = decode_only_frame(t, &t->sb);
@@ -2324,7 +2324,7 @@ test_wire_enc_welcome_has_every_field(void **state)
 	/* Without an id, and with no tracts. */
 	msgpack_sbuffer_clear(&t->sb);
 	assert_int_equal(wire_enc_welcome(&t->sb, false, 7, UINT64_MAX, 1,
-	    NULL, 0), 0);
+	    NULL, 0, false), 0);
 	m = decode_only_frame(t, &t->sb);
 	expect_keys(m, keys, nitems(keys) - 1);
 	assert_null(wire_map_get(m, "id"));

@@ -1,0 +1,245 @@
+/*
+ * pub: see pub.h.
+ *
+ * A cross-tract event is appended to the log before its ack. The fan-out
+ * does not wait for the log: when the append is pending (a Redis write),
+ * subscribers get the message now and the publisher's ack waits in its
+ * held reply slot (ADR 0010). A pending append owns a ticket from a free
+ * list; the log calls it back exactly once, and the ticket's connection
+ * reference keeps the conn's memory valid until then.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "eventstore/eventstore.h"
+#include "router/clock.h"
+#include "router/config.h"
+#include "router/conn.h"
+#include "router/msg.h"
+#include "router/pub.h"
+#include "router/server.h"
+#include "router/stats.h"
+#include "router/tract.h"
+#include "router/xmalloc.h"
+
+#ifndef WIRE_OUT_SLACK
+#define WIRE_OUT_SLACK	1024
+#endif
+#define PUB_POOL_MAX	1024	/* free tickets kept */
+
+#define PUB_AGENT	"callosumd"
+
+struct pub_ticket {
+	struct pub_ticket	*next;		/* free list */
+	struct conn		*c;		/* referenced, or NULL */
+	uint64_t		 seq;
+	uint64_t		 id;
+	bool			 has_id;
+	char			 eid[EID_STR_MAX];
+};
+
+static struct pub_ticket	*pub_pool;
+static size_t			 pub_pool_len;
+
+static struct pub_ticket *
+pub_ticket_get(void)
+{
+	struct pub_ticket	*tk;
+
+	if ((tk = pub_pool) != NULL) {
+		pub_pool = tk->next;
+		pub_pool_len--;
+	} else
+		tk = xmalloc(sizeof(*tk));
+	tk->c = NULL;
+	return (tk);
+}
+
+static void
+pub_ticket_put(struct pub_ticket *tk)
+{
+	if (pub_pool_len >= PUB_POOL_MAX) {
+		free(tk);
+		return;
+	}
+	tk->next = pub_pool;
+	pub_pool = tk;
+	pub_pool_len++;
+}
+
+void
+pub_pool_drain(void)
+{
+	struct pub_ticket	*tk;
+
+	while ((tk = pub_pool) != NULL) {
+		pub_pool = tk->next;
+		free(tk);
+	}
+	pub_pool_len = 0;
+}
+
+void
+pub_ticket_bind(struct pub_ticket *tk, struct conn *c, uint64_t seq,
+    bool has_id, uint64_t id)
+{
+	tk->c = c != NULL ? conn_ref(c) : NULL;
+	tk->seq = seq;
+	tk->has_id = has_id;
+	tk->id = id;
+}
+
+/* The log settled a pending append: exactly once, from the loop. */
+static void
+pub_settled(void *arg, int status, enum es_stored where)
+{
+	struct pub_ticket	*tk = arg;
+
+	if (status != 0)
+		stats_inc(STATS_STORE_REFUSED);
+	if (tk->c != NULL) {
+		conn_reply_fill(tk->c, tk->seq, tk->has_id, tk->id,
+		    status == 0 ? WIRE_OK : WIRE_STORE_UNAVAILABLE,
+		    "the event log could not keep it", tk->eid,
+		    es_stored_name(where));
+		conn_flush_dirty();
+		conn_unref(tk->c);
+	}
+	pub_ticket_put(tk);
+}
+
+static struct es_bytes
+pub_bytes(const struct wire_str *s)
+{
+	struct es_bytes	b = { s->ptr, s->len };
+
+	return (b);
+}
+
+/* The log's view of f: every field set, no memset on this path. */
+static void
+pub_event(const struct wire_msg *f, const struct eid *eid,
+    struct es_event *ev)
+{
+	ev->refcnt = 0;
+	ev->eid = *eid;
+	ev->ts_us = f->ts_us;
+	ev->pri = f->pri;
+	ev->body_is_str = f->body_is_str;
+	ev->from = pub_bytes(&f->from);
+	ev->to = pub_bytes(&f->to);
+	ev->kind = pub_bytes(&f->kind);
+	ev->agent = pub_bytes(&f->agent);
+	ev->session = pub_bytes(&f->session);
+	ev->model = pub_bytes(&f->model);
+	ev->body = pub_bytes(&f->body);
+	ev->pattern = pub_bytes(&f->pattern);
+	ev->hdr = pub_bytes(&f->hdr);
+}
+
+/* Appends a cross-tract event; fills res (stored, or ticket). */
+static enum pub_status
+pub_log(struct server *srv, const struct wire_msg *f, const struct eid *eid,
+    struct pub_result *res)
+{
+	struct pub_ticket	*tk = pub_ticket_get();
+	struct es_event		 ev;
+	int			 rc;
+
+	pub_event(f, eid, &ev);
+	memcpy(tk->eid, res->eid, sizeof(tk->eid));
+	rc = es_append(server_es(srv), &ev, pub_settled, tk, &res->stored);
+	if (rc == ES_PENDING) {
+		res->ticket = tk;
+		return (PUB_PENDING);
+	}
+	pub_ticket_put(tk);
+	if (rc == -1) {
+		stats_inc(STATS_STORE_REFUSED);
+		res->code = WIRE_STORE_UNAVAILABLE;
+		res->why = "the event log refused it (full, or out of memory)";
+		return (PUB_REFUSED);
+	}
+	return (PUB_DONE);
+}
+
+static bool
+pub_cross(const struct wire_msg *f)
+{
+	return (f->from.len != f->to.len ||
+	    memcmp(f->from.ptr, f->to.ptr, f->to.len) != 0);
+}
+
+enum pub_status
+pub_publish(struct server *srv, struct tract *t, struct wire_msg *f,
+    struct pub_result *res)
+{
+	enum pub_status	 st = PUB_DONE;
+	struct msg	*m;
+	struct eid	 eid;
+
+	res->stored = ES_STORED_NONE;
+	res->ticket = NULL;
+	f->ts_us = clock_wall_us();
+	/* SPEC: frames the router sends stay within max_frame + 1024. */
+	if (wire_msg_tail_bound(f) + EID_STR_MAX + WIRE_PREFIX_MAX -
+	    WIRE_HDR_LEN > (size_t)server_config(srv)->max_frame +
+	    WIRE_OUT_SLACK) {
+		res->code = WIRE_LIMIT;
+		res->why = "message too large: its msg frame would exceed "
+		    "max_frame + 1024";
+		return (PUB_REFUSED);
+	}
+	f->eid.ptr = res->eid;
+	f->eid.len = (uint32_t)eid_next_str(server_eids(srv),
+	    (uint64_t)(f->ts_us / 1000), &eid, res->eid);
+	if (pub_cross(f)) {
+		if ((st = pub_log(srv, f, &eid, res)) == PUB_REFUSED)
+			return (st);
+		stats_inc(STATS_CROSS_TRACT);
+	}
+	m = msg_new(f, &eid);
+	tract_publish(t, m);
+	msg_unref(m);
+	return (st);
+}
+
+static struct wire_str
+pub_str(const char *s, size_t len)
+{
+	struct wire_str	w = { s, (uint32_t)len };
+
+	return (w);
+}
+
+enum pub_status
+pub_system(struct server *srv, const char *tract, const char *kind,
+    const void *body, size_t len)
+{
+	static const struct wire_str	 none = { NULL, 0 };
+	struct pub_result		 res;
+	struct wire_msg			 f;
+	struct tract			*t;
+	enum pub_status			 st;
+	bool				 limited;
+
+	clock_read();
+	t = tract_get(server_tracts(srv), tract, strlen(tract), false,
+	    &limited);
+	if (t == NULL)
+		return (PUB_REFUSED);
+	f.eid = none;
+	f.from = f.to = pub_str(t->name, t->name_len);
+	f.kind = pub_str(kind, strlen(kind));
+	f.pri = 0.5;
+	f.agent = pub_str(PUB_AGENT, sizeof(PUB_AGENT) - 1);
+	f.session = pub_str("", 0);
+	f.model = pub_str("", 0);
+	f.body = pub_str(body, len);
+	f.body_is_str = false;
+	f.pattern = none;
+	f.hdr = none;
+	if ((st = pub_publish(srv, t, &f, &res)) == PUB_PENDING)
+		pub_ticket_bind(res.ticket, NULL, 0, false, 0);
+	return (st);
+}
