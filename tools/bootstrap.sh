@@ -44,6 +44,8 @@ case "$cmd" in
 run)
 	install_missing
 	build build -DCMAKE_BUILD_TYPE=Release
+	echo "bootstrap: callosumd runs in the foreground here (Ctrl-C stops" \
+	    "it); use build/bin/callosum from another terminal" >&2
 	exec build/bin/callosumd "$@"
 	;;
 test)
