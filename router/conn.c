@@ -270,7 +270,8 @@ conn_output_drained(struct conn *c)
 	struct conn_waiter	*w;
 
 	if (c->flags & CONN_CLOSING) {
-		if (outq_len(c->oq) == 0)
+		/* Held replies may still come: a half-closed peer wants them. */
+		if (outq_len(c->oq) == 0 && outq_holds(c->oq) == 0)
 			event_active(&c->free_ev, EV_TIMEOUT, 0);
 		return;
 	}
@@ -800,7 +801,8 @@ conn_flush_deadline_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if ((c->flags & CONN_CUT) || outq_len(c->oq) == 0 || c->bye == NULL) {
+	if ((c->flags & CONN_CUT) || c->bye == NULL ||
+	    (outq_len(c->oq) == 0 && outq_holds(c->oq) == 0)) {
 		conn_free(c);
 		return;
 	}
