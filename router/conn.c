@@ -21,6 +21,7 @@
 
 #include "router/clock.h"
 #include "router/config.h"
+#include "router/counter.h"
 #include "router/conn.h"
 #include "router/lib/htab.h"
 #include "router/log.h"
@@ -28,7 +29,6 @@
 #include "router/op.h"
 #include "router/outq.h"
 #include "router/server.h"
-#include "router/stats.h"
 #include "router/sub.h"
 #include "router/tract.h"
 #include "router/xmalloc.h"
@@ -234,7 +234,7 @@ conn_check_output(struct conn *c)
 	if ((c->flags & (CONN_CLOSING | CONN_DOOMED)) ||
 	    outq_len(c->oq) <= server_config(c->srv)->output_limit)
 		return;
-	stats_inc(STATS_CONNS_CLOSED_OUTPUT);
+	counter_inc(COUNTER_CONNS_CLOSED_OUTPUT);
 	log_warn("conn_output_limit", "conn=%llu agent=%s bytes=%zu",
 	    (unsigned long long)c->id, c->agent ? c->agent : "-",
 	    outq_len(c->oq));
@@ -492,7 +492,7 @@ conn_resume(struct conn *c, int why)
 static void
 conn_bad_length(struct conn *c, uint32_t len)
 {
-	stats_inc(STATS_BAD_FRAMES);
+	counter_inc(COUNTER_BAD_FRAMES);
 	conn_send_err(c, false, 0, WIRE_BAD_FRAME, len == 0 ?
 	    "frame length 0" : "frame longer than max_frame");
 	conn_close(c, NULL, CONN_FLUSH_MS);
@@ -672,7 +672,7 @@ conn_frame_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	c->frame_timing = false;
-	stats_inc(STATS_BAD_FRAMES);
+	counter_inc(COUNTER_BAD_FRAMES);
 	log_info("conn_frame_timeout", "conn=%llu buffered=%zu",
 	    (unsigned long long)c->id, c->ilen);
 	conn_send_err(c, false, 0, WIRE_BAD_FRAME,
@@ -694,7 +694,7 @@ conn_publish_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	tract_unwait(t, c);
 	c->waiting_on = NULL;
 	c->pub_timed_out = true;
-	stats_inc(STATS_BACKPRESSURE);
+	counter_inc(COUNTER_BACKPRESSURE);
 	tract_note_failure(t, "backpressure");
 	conn_resume(c, CONN_PAUSE_TRACT_FULL);
 }

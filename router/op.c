@@ -8,6 +8,7 @@
 
 #include "eventstore/eventstore.h"
 #include "router/config.h"
+#include "router/counter.h"
 #include "router/conn.h"
 #include "router/log.h"
 #include "router/op.h"
@@ -510,9 +511,9 @@ op_dispatch(struct conn *c, const char *body, size_t len)
 	enum wire_code	 code;
 	const char	*why = NULL;
 
-	stats_inc(STATS_FRAMES_IN);
+	counter_inc(COUNTER_FRAMES_IN);
 	if (wire_decode(server_decoder(c->srv), body, len, &root, &why) == -1) {
-		stats_inc(STATS_BAD_FRAMES);
+		counter_inc(COUNTER_BAD_FRAMES);
 		conn_send_err(c, false, 0, WIRE_BAD_FRAME, why);
 		conn_close(c, NULL, 1000);
 		return (OP_DONE);
@@ -521,7 +522,7 @@ op_dispatch(struct conn *c, const char *body, size_t len)
 	if (op_check_hello(c, &req, code, why) == -1)
 		return (OP_DONE);
 	if (code != WIRE_OK) {
-		stats_inc(STATS_BAD_REQUESTS);
+		counter_inc(COUNTER_BAD_REQUESTS);
 		OP_ERR(c, &req, code, why);
 		return (OP_DONE);
 	}

@@ -14,11 +14,11 @@
 #include "eventstore/eventstore.h"
 #include "router/clock.h"
 #include "router/config.h"
+#include "router/counter.h"
 #include "router/conn.h"
 #include "router/msg.h"
 #include "router/pub.h"
 #include "router/server.h"
-#include "router/stats.h"
 #include "router/tract.h"
 #include "router/xmalloc.h"
 
@@ -96,7 +96,7 @@ pub_settled(void *arg, int status, enum es_stored where)
 	struct pub_ticket	*tk = arg;
 
 	if (status != 0)
-		stats_inc(STATS_STORE_REFUSED);
+		counter_inc(COUNTER_STORE_REFUSED);
 	if (tk->c != NULL) {
 		conn_reply_fill(tk->c, tk->seq, tk->has_id, tk->id,
 		    status == 0 ? WIRE_OK : WIRE_STORE_UNAVAILABLE,
@@ -155,7 +155,7 @@ pub_log(struct server *srv, const struct wire_msg *f, const struct eid *eid,
 	}
 	pub_ticket_put(tk);
 	if (rc == -1) {
-		stats_inc(STATS_STORE_REFUSED);
+		counter_inc(COUNTER_STORE_REFUSED);
 		res->code = WIRE_STORE_UNAVAILABLE;
 		res->why = "the event log refused it (full, or out of memory)";
 		return (PUB_REFUSED);
@@ -196,7 +196,7 @@ pub_publish(struct server *srv, struct tract *t, struct wire_msg *f,
 	if (pub_cross(f)) {
 		if ((st = pub_log(srv, f, &eid, res)) == PUB_REFUSED)
 			return (st);
-		stats_inc(STATS_CROSS_TRACT);
+		counter_inc(COUNTER_CROSS_TRACT);
 	}
 	m = msg_new(f, &eid);
 	tract_publish(t, m);

@@ -17,11 +17,11 @@
 #include "eventstore/eventstore.h"
 #include "router/clock.h"
 #include "router/config.h"
+#include "router/counter.h"
 #include "router/conn.h"
 #include "router/log.h"
 #include "router/op.h"
 #include "router/server.h"
-#include "router/stats.h"
 #include "router/tract.h"
 #include "router/xmalloc.h"
 
@@ -335,7 +335,7 @@ server_refuse(int fd, enum wire_code code, const char *msg)
 	if (wire_enc_err(&sb, false, 0, code, msg) == 0)
 		(void)send(fd, sb.data, sb.size, MSG_NOSIGNAL | MSG_DONTWAIT);
 	msgpack_sbuffer_destroy(&sb);
-	stats_inc(STATS_CONNS_REFUSED);
+	counter_inc(COUNTER_CONNS_REFUSED);
 	close(fd);
 }
 
@@ -380,7 +380,7 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		server_refuse(fd, WIRE_LIMIT, "max_connections reached");
 		return;
 	}
-	stats_inc(STATS_CONNS_ACCEPTED);
+	counter_inc(COUNTER_CONNS_ACCEPTED);
 	conn_new(srv, fd, cred.uid, cred.pid);
 }
 
@@ -401,7 +401,7 @@ server_accept_error_cb(struct evconnlistener *l, void *arg)
 		log_warn("accept_paused", "error=\"%s\" connections=%u",
 		    strerror(err), srv->nconns);
 	srv->accept_paused = true;
-	stats_inc(STATS_ACCEPT_PAUSES);
+	counter_inc(COUNTER_ACCEPT_PAUSES);
 	clock_timer_ms(srv->accept_timer, SERVER_ACCEPT_RETRY_MS);
 }
 
@@ -512,7 +512,7 @@ server_loop_over(struct server *srv, int rc)
 static int
 server_run_busy(struct server *srv, int64_t poll_us)
 {
-	uint64_t	seen = stats_get(STATS_FRAMES_IN);
+	uint64_t	seen = counter_get(COUNTER_FRAMES_IN);
 	int64_t		last = clock_mono_now_us(), now;
 	int		rc;
 
@@ -521,14 +521,14 @@ server_run_busy(struct server *srv, int64_t poll_us)
 		if (server_loop_over(srv, rc))
 			break;
 		now = clock_mono_now_us();
-		if (stats_get(STATS_FRAMES_IN) != seen) {
-			seen = stats_get(STATS_FRAMES_IN);
+		if (counter_get(COUNTER_FRAMES_IN) != seen) {
+			seen = counter_get(COUNTER_FRAMES_IN);
 			last = now;
 		} else if (now - last > poll_us) {
 			rc = event_base_loop(srv->base, EVLOOP_ONCE);
 			if (server_loop_over(srv, rc))
 				break;
-			seen = stats_get(STATS_FRAMES_IN);
+			seen = counter_get(COUNTER_FRAMES_IN);
 			last = clock_mono_now_us();
 		}
 	}

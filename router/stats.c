@@ -13,13 +13,12 @@
 
 #include "eventstore/eventstore.h"
 #include "router/conn.h"
+#include "router/counter.h"
 #include "router/lib/htab.h"
 #include "router/server.h"
 #include "router/stats.h"
 #include "router/sub.h"
 #include "router/tract.h"
-
-uint64_t	stats_counters[STATS_NCOUNTERS];
 
 /* A per-tract figure: reads one number from a tract. */
 typedef uint64_t	stats_tract_fn(const struct tract *);
@@ -76,19 +75,19 @@ static const struct {
 
 static const struct {
 	const char		*name;
-	enum stats_counter	 counter;
+	enum counter	 counter;
 } stats_router_figures[] = {
-	{ "callosum_connections_accepted_total", STATS_CONNS_ACCEPTED },
-	{ "callosum_connections_refused_total", STATS_CONNS_REFUSED },
+	{ "callosum_connections_accepted_total", COUNTER_CONNS_ACCEPTED },
+	{ "callosum_connections_refused_total", COUNTER_CONNS_REFUSED },
 	{ "callosum_connections_closed_output_total",
-	  STATS_CONNS_CLOSED_OUTPUT },
-	{ "callosum_accept_pauses_total", STATS_ACCEPT_PAUSES },
-	{ "callosum_frames_total", STATS_FRAMES_IN },
-	{ "callosum_bad_frames_total", STATS_BAD_FRAMES },
-	{ "callosum_bad_requests_total", STATS_BAD_REQUESTS },
-	{ "callosum_cross_tract_total", STATS_CROSS_TRACT },
-	{ "callosum_backpressure_total", STATS_BACKPRESSURE },
-	{ "callosum_store_refused_total", STATS_STORE_REFUSED },
+	  COUNTER_CONNS_CLOSED_OUTPUT },
+	{ "callosum_accept_pauses_total", COUNTER_ACCEPT_PAUSES },
+	{ "callosum_frames_total", COUNTER_FRAMES_IN },
+	{ "callosum_bad_frames_total", COUNTER_BAD_FRAMES },
+	{ "callosum_bad_requests_total", COUNTER_BAD_REQUESTS },
+	{ "callosum_cross_tract_total", COUNTER_CROSS_TRACT },
+	{ "callosum_backpressure_total", COUNTER_BACKPRESSURE },
+	{ "callosum_store_refused_total", COUNTER_STORE_REFUSED },
 };
 #define STATS_NROUTER	(sizeof(stats_router_figures) / \
 			    sizeof(stats_router_figures[0]))
@@ -203,7 +202,7 @@ stats_enc(struct server *srv, msgpack_sbuffer *sb, bool has_id, uint64_t id,
 	stats_kv_u64(&pk, "callosum_connections", server_nconns(srv));
 	for (i = 0; i < STATS_NROUTER; i++)
 		stats_kv_u64(&pk, stats_router_figures[i].name,
-		    stats_get(stats_router_figures[i].counter));
+		    counter_get(stats_router_figures[i].counter));
 	stats_eventlog(&pk, server_es(srv));
 	n = stats_tracts_fit(reg, stats_room(sb, start, max_len, 16));
 	for (i = 0; i < STATS_NTRACT; i++)

@@ -1,10 +1,8 @@
 /*
- * stats: the router-wide counters and the snapshot frames built from them:
- * the stats op's map and the conns op's list. The metrics issue grows it
- * into one registry (and /metrics renders the same figures).
- *
- * Counters are plain increments of this file's array, through stats_inc():
- * no locks, no calls, nothing on the hot path but an add.
+ * stats: the snapshot frames: the stats op's map and the conns op's list,
+ * from the counters (counter.h), the tracts, the event log and the
+ * connections. The metrics issue grows it into one registry (and /metrics
+ * renders the same figures).
  */
 #ifndef CALLOSUM_STATS_H
 #define CALLOSUM_STATS_H
@@ -16,34 +14,6 @@
 #include <msgpack.h>
 
 struct server;
-
-enum stats_counter {
-	STATS_CONNS_ACCEPTED = 0,
-	STATS_CONNS_REFUSED,		/* max_connections, uids */
-	STATS_CONNS_CLOSED_OUTPUT,	/* output_limit exceeded */
-	STATS_ACCEPT_PAUSES,		/* out of descriptors: accept paused */
-	STATS_FRAMES_IN,
-	STATS_BAD_FRAMES,
-	STATS_BAD_REQUESTS,
-	STATS_CROSS_TRACT,
-	STATS_BACKPRESSURE,		/* publish_timeout expiries */
-	STATS_STORE_REFUSED,
-	STATS_NCOUNTERS
-};
-
-extern uint64_t	stats_counters[STATS_NCOUNTERS];
-
-static inline void
-stats_inc(enum stats_counter i)
-{
-	stats_counters[i]++;
-}
-
-static inline uint64_t
-stats_get(enum stats_counter i)
-{
-	return (stats_counters[i]);
-}
 
 /*
  * Appends a whole stats frame (op, id when has_id, the snapshot) to sb, of
