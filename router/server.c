@@ -319,7 +319,6 @@ server_conn_remove(struct server *srv, struct conn *c)
 	TAILQ_REMOVE(&srv->conns, c, entry);
 	srv->nconns--;
 	if (srv->accept_paused && srv->listener != NULL) {
-		srv->accept_paused = false;
 		evtimer_del(srv->accept_timer);
 		evconnlistener_enable(srv->listener);
 	}
@@ -381,6 +380,10 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		return;
 	}
 	counter_inc(COUNTER_CONNS_ACCEPTED);
+	if (srv->accept_paused) {
+		srv->accept_paused = false;	/* the shortage is over */
+		log_info("accept_resumed", "connections=%u", srv->nconns);
+	}
 	conn_new(srv, fd, cred.uid, cred.pid);
 }
 
@@ -389,6 +392,8 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
  * (EMFILE, ENFILE) or memory. The listening socket stays readable, so
  * trying again at once would spin: stop accepting, and try again when a
  * connection closes or after a second (tmux server_accept does the same).
+ * One log line per shortage: accept_paused stays set until an accept
+ * succeeds.
  */
 static void
 server_accept_error_cb(struct evconnlistener *l, void *arg)
@@ -412,10 +417,9 @@ server_accept_retry_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (!srv->accept_paused || srv->listener == NULL)
-		return;
-	srv->accept_paused = false;
-	evconnlistener_enable(srv->listener);
+	/* Still paused until an accept succeeds: no second log line. */
+	if (srv->accept_paused && srv->listener != NULL)
+		evconnlistener_enable(srv->listener);
 }
 
 /*

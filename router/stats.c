@@ -264,7 +264,7 @@ stats_enc_conns(struct server *srv, msgpack_sbuffer *sb, bool has_id,
 {
 	msgpack_packer	 pk;
 	struct conn	*c;
-	size_t		 start, room, n = 0, total = 0;
+	size_t		 start, room, n = 0, total = 0, left;
 
 	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
 	if ((start = wire_frame_begin(sb)) == (size_t)-1)
@@ -286,13 +286,14 @@ stats_enc_conns(struct server *srv, msgpack_sbuffer *sb, bool has_id,
 	}
 	wire_pack_cstr(&pk, "conns");
 	msgpack_pack_array(&pk, n);
+	left = n;
 	TAILQ_FOREACH(c, server_conn_list(srv), entry) {
-		if (n == 0)
+		if (left == 0)
 			break;
 		if (c->flags & CONN_CLOSING)
 			continue;
 		stats_conn(&pk, c);
-		n--;
+		left--;
 	}
 	wire_pack_cstr(&pk, "truncated");
 	total > n ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);

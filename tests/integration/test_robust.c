@@ -369,7 +369,7 @@ check_stream(const char *buf, size_t len, uint64_t sid, size_t max_len,
 	while (off < len) {
 		struct raw_frame	 rf;
 		const msgpack_object	*body;
-		char			 want[8];
+		char			 want[16];
 		const unsigned char	*p;
 
 		if (bye)
