@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "router/lib/utf8.h"
 #include "router/lib/wire.h"
 
 #define WIRE_ZONE_CHUNK		8192
@@ -497,6 +498,20 @@ wire_get_str(const msgpack_object *v, struct wire_str *out, size_t max,
 	return (0);
 }
 
+/* A str that must also be UTF-8 text (SPEC: else bad_request). */
+static int
+wire_get_text(const msgpack_object *v, struct wire_str *out, size_t max,
+    const char *bad, const char *bad_utf8, const char **why)
+{
+	if (wire_get_str(v, out, max, bad, why) == -1)
+		return (-1);
+	if (out->ptr != NULL && !utf8_valid(out->ptr, out->len)) {
+		*why = bad_utf8;
+		return (-1);
+	}
+	return (0);
+}
+
 static int
 wire_get_u64(const msgpack_object *v, uint64_t *out, bool *has,
     const char *bad, const char **why)
@@ -517,7 +532,10 @@ static int
 wire_get_tract(const msgpack_object *v, struct wire_str *out, const char *bad,
     const char **why)
 {
-	/* The name syntax is checked by the router: bad_tract, not bad_request. */
+	/*
+	 * The name syntax is checked by the router: bad_tract, not
+	 * bad_request. It is ASCII, so it rejects what is not UTF-8 too.
+	 */
 	return (wire_get_str(v, out, UINT32_MAX, bad, why));
 }
 
@@ -559,6 +577,11 @@ wire_get_body(const msgpack_object *v, struct wire_req *req, const char **why)
 	case MSGPACK_OBJECT_NIL:
 		return (0);
 	case MSGPACK_OBJECT_STR:
+		/* The one check that reads the body: ADR 0014 has its cost. */
+		if (!utf8_valid(v->via.str.ptr, v->via.str.size)) {
+			*why = "body is not valid UTF-8";
+			return (-1);
+		}
 		req->body_is_str = true;	/* a later body key wins */
 		req->body.ptr = v->via.str.size > 0 ? v->via.str.ptr : "";
 		req->body.len = v->via.str.size;
@@ -604,6 +627,10 @@ wire_get_hdr(const msgpack_object *v, struct wire_req *req, const char **why)
 			*why = "hdr value must be a str of at most 1024 bytes";
 			return (-1);
 		}
+		if (!utf8_valid(kv->val.via.str.ptr, kv->val.via.str.size)) {
+			*why = "hdr value is not valid UTF-8";
+			return (-1);
+		}
 	}
 	req->hdr = v;
 	return (0);
@@ -626,6 +653,10 @@ wire_get_kinds(const msgpack_object *v, struct wire_req *req, const char **why)
 		if (k->type != MSGPACK_OBJECT_STR ||
 		    k->via.str.size > WIRE_NAME_MAX) {
 			*why = "kinds entries must be str of at most 64 bytes";
+			return (-1);
+		}
+		if (!utf8_valid(k->via.str.ptr, k->via.str.size)) {
+			*why = "kinds entry is not valid UTF-8";
 			return (-1);
 		}
 	}
@@ -685,14 +716,17 @@ wire_parse_hello(const msgpack_object *k, const msgpack_object *v,
 		return (0);
 	}
 	if (KEY_IS(k, "agent"))
-		return (wire_get_str(v, &req->agent, WIRE_LABEL_MAX,
-		    "agent must be a str of at most 256 bytes", why));
+		return (wire_get_text(v, &req->agent, WIRE_LABEL_MAX,
+		    "agent must be a str of at most 256 bytes",
+		    "agent is not valid UTF-8", why));
 	if (KEY_IS(k, "session"))
-		return (wire_get_str(v, &req->session, WIRE_LABEL_MAX,
-		    "session must be a str of at most 256 bytes", why));
+		return (wire_get_text(v, &req->session, WIRE_LABEL_MAX,
+		    "session must be a str of at most 256 bytes",
+		    "session is not valid UTF-8", why));
 	if (KEY_IS(k, "model"))
-		return (wire_get_str(v, &req->model, WIRE_LABEL_MAX,
-		    "model must be a str of at most 256 bytes", why));
+		return (wire_get_text(v, &req->model, WIRE_LABEL_MAX,
+		    "model must be a str of at most 256 bytes",
+		    "model is not valid UTF-8", why));
 	if (KEY_IS(k, "tract"))
 		return (wire_get_tract(v, &req->tract, "tract must be a str",
 		    why));
@@ -708,15 +742,17 @@ wire_parse_pub(const msgpack_object *k, const msgpack_object *v,
 	if (KEY_IS(k, "from"))
 		return (wire_get_tract(v, &req->from, "from must be a str", why));
 	if (KEY_IS(k, "kind"))
-		return (wire_get_str(v, &req->kind, WIRE_NAME_MAX,
-		    "kind must be a str of at most 64 bytes", why));
+		return (wire_get_text(v, &req->kind, WIRE_NAME_MAX,
+		    "kind must be a str of at most 64 bytes",
+		    "kind is not valid UTF-8", why));
 	if (KEY_IS(k, "pri"))
 		return (wire_get_pri(v, req, why));
 	if (KEY_IS(k, "body"))
 		return (wire_get_body(v, req, why));
 	if (KEY_IS(k, "pattern"))
-		return (wire_get_str(v, &req->pattern, WIRE_PATTERN_MAX,
-		    "pattern must be a str of at most 1024 bytes", why));
+		return (wire_get_text(v, &req->pattern, WIRE_PATTERN_MAX,
+		    "pattern must be a str of at most 1024 bytes",
+		    "pattern is not valid UTF-8", why));
 	if (KEY_IS(k, "hdr"))
 		return (wire_get_hdr(v, req, why));
 	return (0);

@@ -183,7 +183,10 @@ const msgpack_object *wire_map_get(const msgpack_object *map, const char *key);
  * Parses a decoded request map. Returns WIRE_OK, or WIRE_BAD_REQUEST /
  * WIRE_UNKNOWN_OP with *why set to a static human reason. req->has_id and
  * req->id are set even on failure when the id itself was readable, so the
- * err can carry it.
+ * err can carry it. The text fields (agent, session, model, kind, pattern,
+ * a str body, hdr values, kinds entries) must be valid UTF-8, else
+ * WIRE_BAD_REQUEST ("body is not valid UTF-8"); tract names and eids are
+ * left to the router's ASCII syntax checks (ADR 0014).
  */
 enum wire_code	 wire_parse_req(const msgpack_object *root, struct wire_req *req,
 		    const char **why);

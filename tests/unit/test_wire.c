@@ -1331,6 +1331,43 @@ arr_str(msgpack_packer *pk)
 	pack_key(pk, "internal");
 }
 
+/* UTF-8 in hdr values and kinds entries: well-formed, then not. */
+static void
+hdr_val_utf8(msgpack_packer *pk)
+{
+	msgpack_pack_map(pk, 2);
+	pack_key(pk, "reply");
+	pack_key(pk, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+	pack_key(pk, "k");
+	pack_key(pk, "\xef\xbf\xbe");	/* U+FFFE: a noncharacter, valid */
+}
+
+static void
+hdr_val_bad_utf8(msgpack_packer *pk)
+{
+	msgpack_pack_map(pk, 2);
+	pack_key(pk, "ok");
+	pack_key(pk, "v");
+	pack_key(pk, "k");
+	pack_key(pk, "v\xc3\x28");	/* a lead byte, then ASCII */
+}
+
+static void
+kinds_utf8(msgpack_packer *pk)
+{
+	msgpack_pack_array(pk, 2);
+	pack_key(pk, "msg");
+	pack_key(pk, "\xe4\xb8\xad");
+}
+
+static void
+kinds_bad_utf8(msgpack_packer *pk)
+{
+	msgpack_pack_array(pk, 2);
+	pack_key(pk, "msg");
+	pack_key(pk, "\xed\xa0\x80");	/* a surrogate */
+}
+
 /* Minimal requests; each carries id 7 so failures can be answered. */
 static const struct field hello_min[] = {
 	{ "op", S("hello") }, { "agent", S("agent-1") }, { "id", U(7) }, END
@@ -1902,6 +1939,9 @@ static const struct bad_case bad_cases[] = {
 	{ hello_min, WIRE_OP_HELLO, { "tract", U(1) } },
 	{ hello_min, WIRE_OP_HELLO, { "v", U(2) } },
 	{ hello_min, WIRE_OP_HELLO, { "v", S("1") } },
+	{ hello_min, WIRE_OP_HELLO, { "agent", S("\x80") } },
+	{ hello_min, WIRE_OP_HELLO, { "session", S("\xc1\xbf") } },
+	{ hello_min, WIRE_OP_HELLO, { "model", S("m\xf5") } },
 	/* pub */
 	{ pub_min, WIRE_OP_PUB, { "to", U(1) } },
 	{ pub_min, WIRE_OP_PUB, { "to", B("internal") } },
@@ -1916,6 +1956,11 @@ static const struct bad_case bad_cases[] = {
 	{ pub_min, WIRE_OP_PUB, { "kind", B("msg") } },
 	{ pub_min, WIRE_OP_PUB, { "kind", U(1) } },
 	{ pub_min, WIRE_OP_PUB, { "pattern", U(1) } },
+	{ pub_min, WIRE_OP_PUB, { "kind", S("\xe0\x80\xaf") } },
+	{ pub_min, WIRE_OP_PUB, { "pattern", S("\xf0\x8f\xbf\xbf") } },
+	{ pub_min, WIRE_OP_PUB, { "body", S("\xfe") } },
+	{ pub_min, WIRE_OP_PUB, { "body", S("x\xe2\x82") } },
+	{ pub_min, WIRE_OP_PUB, { "hdr", FN(hdr_val_bad_utf8) } },
 	{ pub_min, WIRE_OP_PUB, { "pri", S("0.5") } },
 	{ pub_min, WIRE_OP_PUB, { "pri", D(1.5) } },
 	{ pub_min, WIRE_OP_PUB, { "pri", D(-0.1) } },
@@ -1970,6 +2015,7 @@ static const struct bad_case bad_cases[] = {
 	{ sub_min, WIRE_OP_SUB, { "kinds", FN(kinds_with_nil) } },
 	{ sub_min, WIRE_OP_SUB, { "kinds", FN(kinds_with_bin) } },
 	{ sub_min, WIRE_OP_SUB, { "from_eid", U(1) } },
+	{ sub_min, WIRE_OP_SUB, { "kinds", FN(kinds_bad_utf8) } },
 	/* req */
 	{ req_min, WIRE_OP_REQ, { "n", U(0) } },
 	{ req_min, WIRE_OP_REQ, { "n", I(-1) } },
@@ -1991,6 +2037,7 @@ static const struct bad_case bad_cases[] = {
 	{ replay_min, WIRE_OP_REPLAY, { "tract", U(1) } },
 	{ replay_min, WIRE_OP_REPLAY, { "kinds", S("msg") } },
 	{ replay_min, WIRE_OP_REPLAY, { "kinds", FN(kinds_with_int) } },
+	{ replay_min, WIRE_OP_REPLAY, { "kinds", FN(kinds_bad_utf8) } },
 	{ replay_min, WIRE_OP_REPLAY, { "limit", I(-1) } },
 	{ replay_min, WIRE_OP_REPLAY, { "limit", S("10") } },
 	{ replay_min, WIRE_OP_REPLAY, { "credit", S("10") } },
@@ -2125,6 +2172,187 @@ test_wire_parse_root_not_a_map_is_bad_request(void **state)
 	assert_false(t->req.has_id);
 }
 
+/* SPEC: a str that is not UTF-8 is bad_request; the reason names it. */
+static void
+test_wire_parse_invalid_utf8_is_bad_request_naming_the_field(void **state)
+{
+	struct wt		*t = *state;
+	static const struct {
+		const struct field	*base;
+		enum wire_op		 op;
+		struct field		 f;
+		const char		*why;
+	} cases[] = {
+		{ hello_min, WIRE_OP_HELLO, { "agent", S("a\xc3\x28") },
+		    "agent is not valid UTF-8" },
+		{ hello_min, WIRE_OP_HELLO, { "session", S("\xc0\xaf") },
+		    "session is not valid UTF-8" },
+		{ hello_min, WIRE_OP_HELLO, { "model", S("\xed\xa0\x80") },
+		    "model is not valid UTF-8" },
+		{ pub_min, WIRE_OP_PUB, { "kind", S("\xf4\x90\x80\x80") },
+		    "kind is not valid UTF-8" },
+		{ pub_min, WIRE_OP_PUB, { "pattern", S("p-\xe2\x82") },
+		    "pattern is not valid UTF-8" },
+		{ pub_min, WIRE_OP_PUB, { "body", S("\xff") },
+		    "body is not valid UTF-8" },
+		{ pub_min, WIRE_OP_PUB, { "hdr", FN(hdr_val_bad_utf8) },
+		    "hdr value is not valid UTF-8" },
+		{ sub_min, WIRE_OP_SUB, { "kinds", FN(kinds_bad_utf8) },
+		    "kinds entry is not valid UTF-8" },
+		{ replay_min, WIRE_OP_REPLAY, { "kinds", FN(kinds_bad_utf8) },
+		    "kinds entry is not valid UTF-8" },
+	};
+	size_t			 i;
+
+	for (i = 0; i < nitems(cases); i++) {
+		assert_int_equal(parse(t, cases[i].base, &cases[i].f),
+		    WIRE_BAD_REQUEST);
+		assert_string_equal(t->why, cases[i].why);
+		assert_int_equal(t->req.op, cases[i].op);
+		assert_true(t->req.has_id);
+		assert_int_equal(t->req.id, 7);
+	}
+}
+
+static void
+test_wire_parse_utf8_text_is_accepted_in_every_text_field(void **state)
+{
+	struct wt		*t = *state;
+	static const struct field hello[] = {
+		{ "op", S("hello") }, { "agent", S("agent-\xc3\xa9") },
+		{ "session", S("\xe4\xb8\xad\xe6\x96\x87") },
+		{ "model", S("\xf4\x8f\xbf\xbf") }, { "id", U(7) }, END
+	};
+	static const struct field pub[] = {
+		{ "op", S("pub") }, { "to", S("internal") },
+		{ "kind", S("caf\xc3\xa9") },
+		{ "pattern", S("\xe2\x82\xac-1") },
+		{ "body", S("\xf0\x9f\x98\x80 \xed\x9f\xbf \xee\x80\x80") },
+		{ "hdr", FN(hdr_val_utf8) }, { "id", U(7) }, END
+	};
+	static const struct field sub[] = {
+		{ "op", S("sub") }, { "sid", U(1) }, { "tract", S("internal") },
+		{ "kinds", FN(kinds_utf8) }, { "id", U(7) }, END
+	};
+	static const struct field replay[] = {
+		{ "op", S("replay") }, { "sid", U(1) },
+		{ "kinds", FN(kinds_utf8) }, { "id", U(7) }, END
+	};
+
+	assert_int_equal(parse(t, hello, NULL), WIRE_OK);
+	expect_wstr(t, &t->req.agent, "agent-\xc3\xa9");
+	expect_wstr(t, &t->req.session, "\xe4\xb8\xad\xe6\x96\x87");
+	expect_wstr(t, &t->req.model, "\xf4\x8f\xbf\xbf");
+
+	assert_int_equal(parse(t, pub, NULL), WIRE_OK);
+	expect_wstr(t, &t->req.kind, "caf\xc3\xa9");
+	expect_wstr(t, &t->req.pattern, "\xe2\x82\xac-1");
+	expect_wstr(t, &t->req.body,
+	    "\xf0\x9f\x98\x80 \xed\x9f\xbf \xee\x80\x80");
+	assert_true(t->req.body_is_str);
+	assert_non_null(t->req.hdr);
+	assert_int_equal(t->req.hdr->via.map.size, 2);
+
+	assert_int_equal(parse(t, sub, NULL), WIRE_OK);
+	assert_non_null(t->req.kinds);
+	assert_int_equal(t->req.kinds->via.array.size, 2);
+	assert_int_equal(parse(t, replay, NULL), WIRE_OK);
+	assert_non_null(t->req.kinds);
+	assert_int_equal(t->req.kinds->via.array.size, 2);
+}
+
+/* A pub whose body is a str of len bytes copied from body. */
+static enum wire_code
+parse_pub_str_body(struct wt *t, const char *body, size_t len)
+{
+	msgpack_packer	pk;
+
+	msgpack_sbuffer_clear(&t->sb);
+	msgpack_packer_init(&pk, &t->sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 4);
+	pack_key(&pk, "op");
+	pack_key(&pk, "pub");
+	pack_key(&pk, "to");
+	pack_key(&pk, "internal");
+	pack_key(&pk, "body");
+	assert_int_equal(wire_pack_str(&pk, body, len), 0);
+	pack_key(&pk, "id");
+	msgpack_pack_uint64(&pk, 7);
+	return (parse_bytes(t, t->sb.data, t->sb.size));
+}
+
+/* The whole of a max_frame-sized str body is read, to its last byte. */
+static void
+test_wire_parse_1_mib_str_body_is_checked_to_its_last_byte(void **state)
+{
+	struct wt	*t = *state;
+	const size_t	 len = WIRE_MAX_FRAME_DEFAULT - 64;
+	const size_t	 at[] = { 0, 1, 15, 16, 4095, len / 2, len - 17,
+	    len - 16, len - 2, len - 1 };
+	char		*body;
+	size_t		 i;
+
+	assert_non_null(body = malloc(len));
+	memset(body, 'b', len);
+	memcpy(body + len / 3, "\xc3\xa9\xe2\x82\xac", 5);
+	assert_int_equal(parse_pub_str_body(t, body, len), WIRE_OK);
+	assert_true(t->req.body_is_str);
+	assert_int_equal(t->req.body.len, len);
+	assert_memory_equal(t->req.body.ptr, body, len);
+	for (i = 0; i < nitems(at); i++) {
+		body[at[i]] = (char)0x80;
+		assert_int_equal(parse_pub_str_body(t, body, len),
+		    WIRE_BAD_REQUEST);
+		assert_string_equal(t->why, "body is not valid UTF-8");
+		assert_true(t->req.has_id);
+		assert_int_equal(t->req.id, 7);
+		body[at[i]] = 'b';
+	}
+	/* A lead byte last: the sequence is cut by the end of the body. */
+	body[len - 1] = (char)0xe2;
+	assert_int_equal(parse_pub_str_body(t, body, len), WIRE_BAD_REQUEST);
+	assert_string_equal(t->why, "body is not valid UTF-8");
+	free(body);
+}
+
+/*
+ * A bin body is opaque bytes; an earlier str body is checked though a
+ * later bin one would win; fields the router checks as ASCII names or
+ * eids (to, from, tract, from_eid) and unknown keys are not read as text
+ * here.
+ */
+static void
+test_wire_parse_utf8_applies_to_text_fields_only(void **state)
+{
+	struct wt		*t = *state;
+	static const struct field bin_body = { "body", B("\xff\xfe\xc0") };
+	static const struct field to = { "to", S("\xff") };
+	static const struct field from = { "from", S("a\xc3") };
+	static const struct field tract = { "tract", S("\xed\xa0\x80") };
+	static const struct field from_eid = { "from_eid", S("1-\x80") };
+	static const struct field unknown = { "future", S("\xc0\xaf") };
+	static const struct field bad_then_bin[] = {
+		{ "op", S("pub") }, { "to", S("internal") },
+		{ "body", S("\xff") }, { "body", B("ok") }, { "id", U(7) }, END
+	};
+
+	assert_int_equal(parse(t, pub_min, &bin_body), WIRE_OK);
+	assert_false(t->req.body_is_str);
+	expect_wstr(t, &t->req.body, "\xff\xfe\xc0");
+	assert_int_equal(parse(t, pub_min, &to), WIRE_OK);
+	expect_wstr(t, &t->req.to, "\xff");
+	assert_false(wire_tract_name_ok(t->req.to.ptr, t->req.to.len));
+	assert_int_equal(parse(t, pub_min, &from), WIRE_OK);
+	assert_false(wire_tract_name_ok(t->req.from.ptr, t->req.from.len));
+	assert_int_equal(parse(t, hello_min, &tract), WIRE_OK);
+	assert_false(wire_tract_name_ok(t->req.tract.ptr, t->req.tract.len));
+	assert_int_equal(parse(t, sub_min, &from_eid), WIRE_OK);
+	expect_wstr(t, &t->req.from_eid, "1-\x80");
+	assert_int_equal(parse(t, pub_min, &unknown), WIRE_OK);
+	assert_int_equal(parse(t, bad_then_bin, NULL), WIRE_BAD_REQUEST);
+	assert_string_equal(t->why, "body is not valid UTF-8");
+}
+
 /* Names and demand */
 
 static void
@@ -2140,7 +2368,8 @@ test_wire_tract_name_ok_follows_the_spec_pattern(void **state)
 	static const char *const bad[] = {
 		"", "$", "$$", "$$sys", "a$", "a/b", "/", "a b", " a", "a ",
 		"\xc3\xa9", "caf\xc3\xa9", "*", "a*", ">", "a:b", "a@b", "a\tb",
-		"a\nb", "a,b", "\x7f", "\xff",
+		"a\nb", "a,b", "\x7f", "\xff", "a\x80", "\xc0\xaf",
+		"\xed\xa0\x80",
 		/* 65 characters */
 		"abcdefghijklmnopqrstuvwxyz"
 		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-",
@@ -2744,6 +2973,10 @@ main(void)
 		T(test_wire_parse_server_op_from_client_is_unknown_op),
 		T(test_wire_parse_id_of_wrong_type_is_bad_request),
 		T(test_wire_parse_root_not_a_map_is_bad_request),
+		T(test_wire_parse_invalid_utf8_is_bad_request_naming_the_field),
+		T(test_wire_parse_utf8_text_is_accepted_in_every_text_field),
+		T(test_wire_parse_1_mib_str_body_is_checked_to_its_last_byte),
+		T(test_wire_parse_utf8_applies_to_text_fields_only),
 		T(test_wire_tract_name_ok_follows_the_spec_pattern),
 		T(test_wire_tract_reserved_is_a_leading_dollar),
 		T(test_wire_demand_add_saturates_at_int64_max),
