@@ -549,7 +549,7 @@ client_call(struct client *c, uint64_t id, int timeout_ms,
 		op = client_frame_op(reply);
 		if ((op == WIRE_OP_ACK || op == WIRE_OP_ERR ||
 		    op == WIRE_OP_PONG || op == WIRE_OP_STATS ||
-		    op == WIRE_OP_WELCOME) &&
+		    op == WIRE_OP_CONNS || op == WIRE_OP_WELCOME) &&
 		    client_get_u64(reply, "id", &rid) && rid == id)
 			return (1);
 		if (skip_cb != NULL)

@@ -94,8 +94,8 @@ bool		 client_get_str(const msgpack_object *frame, const char *key,
  * Convenience for one request with an id: sends what was packed (which
  * must include "id": id) and waits for the reply frame carrying that id,
  * skipping other frames (msg, lag, ...) are handed to skip_cb when set.
- * Returns 1 with *reply set (ack, err, pong or stats), 0 on close, -1 on
- * timeout or error.
+ * Returns 1 with *reply set (ack, err, pong, stats or conns), 0 on close,
+ * -1 on timeout or error.
  */
 typedef void	 client_frame_cb(void *arg, const msgpack_object *frame);
 int		 client_call(struct client *, uint64_t id, int timeout_ms,

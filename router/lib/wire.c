@@ -42,6 +42,7 @@ static const char *const wire_op_names[WIRE_OP_COUNT] = {
 	[WIRE_OP_REPLAY] = "replay",
 	[WIRE_OP_PING] = "ping",
 	[WIRE_OP_STATS] = "stats",
+	[WIRE_OP_CONNS] = "conns",
 	[WIRE_OP_WELCOME] = "welcome",
 	[WIRE_OP_ACK] = "ack",
 	[WIRE_OP_ERR] = "err",
@@ -889,7 +890,7 @@ wire_parse_head(const msgpack_object *root, struct wire_req *req,
 		return (WIRE_BAD_REQUEST);
 	}
 	req->op = wire_op_lookup(op->via.str.ptr, op->via.str.size);
-	if (req->op == WIRE_OP_UNKNOWN || req->op > WIRE_OP_STATS) {
+	if (req->op == WIRE_OP_UNKNOWN || req->op > WIRE_OP_CLIENT_LAST) {
 		req->op = WIRE_OP_UNKNOWN;
 		*why = "unknown op";
 		return (WIRE_UNKNOWN_OP);

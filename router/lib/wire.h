@@ -48,6 +48,11 @@ enum wire_code {
 	WIRE_CODE_COUNT
 };
 
+/*
+ * Ops. The client's are the contiguous range WIRE_OP_HELLO ..
+ * WIRE_OP_CLIENT_LAST: wire_parse_req() refuses the rest as unknown_op.
+ * stats and conns name the request and its reply alike.
+ */
 enum wire_op {
 	WIRE_OP_UNKNOWN = 0,
 	/* client -> router */
@@ -59,6 +64,7 @@ enum wire_op {
 	WIRE_OP_REPLAY,
 	WIRE_OP_PING,
 	WIRE_OP_STATS,
+	WIRE_OP_CONNS,		/* only id; the router lists its connections */
 	/* router -> client */
 	WIRE_OP_WELCOME,
 	WIRE_OP_ACK,
@@ -70,6 +76,7 @@ enum wire_op {
 	WIRE_OP_BYE,
 	WIRE_OP_COUNT
 };
+#define WIRE_OP_CLIENT_LAST	WIRE_OP_CONNS
 
 enum wire_overflow {
 	WIRE_OVERFLOW_BLOCK = 0,

@@ -674,6 +674,50 @@ test_client_call_returns_err_reply(void **state)
 }
 
 static void
+test_client_call_returns_conns_reply(void **state)
+{
+	struct fixture	*f = *state;
+	struct skipped	 skipped = { 0, { 0 } };
+	msgpack_packer	*pk;
+	msgpack_object	 reply, req;
+	size_t		 start;
+
+	srv_frame_id(f, "msg", 8);	/* not a reply, though it has the id */
+	start = wire_frame_begin(&f->out);
+	msgpack_pack_map(&f->pk, 4);
+	pk_str(&f->pk, "op");
+	pk_str(&f->pk, "conns");
+	pk_str(&f->pk, "id");
+	msgpack_pack_uint64(&f->pk, 8);
+	pk_str(&f->pk, "conns");
+	msgpack_pack_array(&f->pk, 0);
+	pk_str(&f->pk, "truncated");
+	msgpack_pack_false(&f->pk);
+	wire_frame_end(&f->out, start);
+	srv_send(f);
+
+	assert_non_null(pk = client_begin(f->c));
+	msgpack_pack_map(pk, 2);
+	pk_str(pk, "op");
+	pk_str(pk, "conns");
+	pk_str(pk, "id");
+	msgpack_pack_uint64(pk, 8);
+	assert_int_equal(client_call(f->c, 8, 1000, &reply, skip_cb,
+	    &skipped), 1);
+	assert_int_equal(client_frame_op(&reply), WIRE_OP_CONNS);
+	assert_int_equal(u64_of(&reply, "id"), 8);
+	assert_int_equal(wire_map_get(&reply, "conns")->type,
+	    MSGPACK_OBJECT_ARRAY);
+	assert_int_equal(skipped.n, 1);
+	assert_int_equal(skipped.ops[0], WIRE_OP_MSG);
+
+	srv_read(f, &req);
+	assert_int_equal(client_frame_op(&req), WIRE_OP_CONNS);
+	assert_int_equal(req.via.map.size, 2);
+	assert_int_equal(u64_of(&req, "id"), 8);
+}
+
+static void
 test_client_call_close_before_reply_is_zero(void **state)
 {
 	struct fixture	*f = *state;
@@ -843,6 +887,7 @@ main(void)
 		T(test_client_recv_close_inside_frame_is_eproto),
 		T(test_client_call_skips_msg_frame_before_reply),
 		T(test_client_call_returns_err_reply),
+		T(test_client_call_returns_conns_reply),
 		T(test_client_call_close_before_reply_is_zero),
 		T(test_client_call_timeout_is_etimedout),
 		T(test_client_send_over_max_frame_is_emsgsize_and_dropped),

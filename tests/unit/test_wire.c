@@ -1417,6 +1417,9 @@ static const struct field ping_min[] = {
 static const struct field stats_min[] = {
 	{ "op", S("stats") }, END
 };
+static const struct field conns_min[] = {
+	{ "op", S("conns") }, { "id", U(7) }, END
+};
 
 /* Requests: accepted */
 
@@ -1783,6 +1786,44 @@ test_wire_parse_unsub_replay_ping_stats(void **state)
 	assert_int_equal(t->req.id, 0);
 }
 
+/* conns (SPEC): a request of its id alone; everything else is ignored. */
+static void
+test_wire_parse_conns_takes_only_an_id(void **state)
+{
+	struct wt		*t = *state;
+	static const struct field no_id[] = { { "op", S("conns") }, END };
+	static const struct field others[] = {
+		{ "op", S("conns") }, { "sid", S("x") }, { "agent", U(1) },
+		{ "tract", U(1) }, { "body", S("\xff") }, { "id", U(9) }, END
+	};
+	static const struct field bad_id = { "id", S("7") };
+
+	assert_int_equal(parse(t, conns_min, NULL), WIRE_OK);
+	assert_int_equal(t->req.op, WIRE_OP_CONNS);
+	assert_true(t->req.has_id);
+	assert_int_equal(t->req.id, 7);
+	assert_false(t->req.has_sid);
+	expect_absent_wstr(&t->req.agent);
+
+	assert_int_equal(parse(t, no_id, NULL), WIRE_OK);
+	assert_int_equal(t->req.op, WIRE_OP_CONNS);
+	assert_false(t->req.has_id);
+
+	/* Keys of other ops mean nothing here, whatever their type. */
+	assert_int_equal(parse(t, others, NULL), WIRE_OK);
+	assert_int_equal(t->req.op, WIRE_OP_CONNS);
+	assert_int_equal(t->req.id, 9);
+	assert_false(t->req.has_sid);
+	expect_absent_wstr(&t->req.agent);
+	expect_absent_wstr(&t->req.tract);
+	expect_absent_wstr(&t->req.body);
+
+	assert_int_equal(parse(t, conns_min, &bad_id), WIRE_BAD_REQUEST);
+	assert_string_equal(t->why, "id must be an unsigned int");
+	assert_int_equal(wire_op_lookup("conns", 5), WIRE_OP_CONNS);
+	assert_string_equal(wire_op_name(WIRE_OP_CONNS), "conns");
+}
+
 /* Every optional field sent as nil: the request parses as without it. */
 static void
 test_wire_parse_nil_is_absent_for_optional_fields(void **state)
@@ -1845,11 +1886,12 @@ test_wire_parse_unknown_keys_are_ignored(void **state)
 	struct wt		*t = *state;
 	static const struct field *bases[] = {
 		hello_min, pub_min, sub_min, req_min, unsub_min, replay_min,
-		ping_min, stats_min
+		ping_min, stats_min, conns_min
 	};
 	static const enum wire_op ops[] = {
 		WIRE_OP_HELLO, WIRE_OP_PUB, WIRE_OP_SUB, WIRE_OP_REQ,
-		WIRE_OP_UNSUB, WIRE_OP_REPLAY, WIRE_OP_PING, WIRE_OP_STATS
+		WIRE_OP_UNSUB, WIRE_OP_REPLAY, WIRE_OP_PING, WIRE_OP_STATS,
+		WIRE_OP_CONNS
 	};
 	static const struct field extras[] = {
 		{ "future", FN(hdr_val_map) }, { "x", TRUE_ },
@@ -2124,6 +2166,38 @@ test_wire_parse_server_op_from_client_is_unknown_op(void **state)
 		assert_int_equal(t->req.op, WIRE_OP_UNKNOWN);
 		assert_true(t->req.has_id);
 		assert_int_equal(t->req.id, 7);
+	}
+}
+
+/*
+ * The client's ops are exactly HELLO .. CLIENT_LAST (conns): each of them
+ * parses as itself from its name, every later op is unknown_op.
+ */
+static void
+test_wire_parse_client_ops_are_hello_to_conns(void **state)
+{
+	struct wt	*t = *state;
+	struct field	 op = { "op", S("") };
+	const char	*name;
+	int		 o;
+
+	assert_int_equal(WIRE_OP_CLIENT_LAST, WIRE_OP_CONNS);
+	assert_int_equal(WIRE_OP_HELLO, WIRE_OP_UNKNOWN + 1);
+	for (o = WIRE_OP_HELLO; o < WIRE_OP_COUNT; o++) {
+		name = wire_op_name((enum wire_op)o);
+		op.v.s = name;
+		op.v.len = strlen(name);
+		/* ping_min has an id only: ops with required fields fail. */
+		if (o <= WIRE_OP_CLIENT_LAST) {
+			assert_int_not_equal(parse(t, ping_min, &op),
+			    WIRE_UNKNOWN_OP);
+			assert_int_equal(t->req.op, o);
+		} else {
+			assert_int_equal(parse(t, ping_min, &op),
+			    WIRE_UNKNOWN_OP);
+			assert_int_equal(t->req.op, WIRE_OP_UNKNOWN);
+			assert_string_equal(t->why, "unknown op");
+		}
 	}
 }
 
@@ -2489,8 +2563,8 @@ test_wire_op_lookup_and_name_round_trip(void **state)
 {
 	static const char *const names[] = {
 		"unknown", "hello", "pub", "sub", "req", "unsub", "replay",
-		"ping", "stats", "welcome", "ack", "err", "msg", "lag", "end",
-		"pong", "bye"
+		"ping", "stats", "conns", "welcome", "ack", "err", "msg", "lag",
+		"end", "pong", "bye"
 	};
 	int	op;
 
@@ -2965,12 +3039,14 @@ main(void)
 		T(test_wire_parse_sub_edge_values_are_accepted),
 		T(test_wire_parse_req_n_huge_saturates_to_int64_max),
 		T(test_wire_parse_unsub_replay_ping_stats),
+		T(test_wire_parse_conns_takes_only_an_id),
 		T(test_wire_parse_nil_is_absent_for_optional_fields),
 		T(test_wire_parse_unknown_keys_are_ignored),
 		T(test_wire_parse_wrong_field_is_bad_request_with_id),
 		T(test_wire_parse_missing_op_is_bad_request),
 		T(test_wire_parse_unknown_op_is_unknown_op_with_id),
 		T(test_wire_parse_server_op_from_client_is_unknown_op),
+		T(test_wire_parse_client_ops_are_hello_to_conns),
 		T(test_wire_parse_id_of_wrong_type_is_bad_request),
 		T(test_wire_parse_root_not_a_map_is_bad_request),
 		T(test_wire_parse_invalid_utf8_is_bad_request_naming_the_field),
