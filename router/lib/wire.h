@@ -19,6 +19,14 @@
 #define WIRE_VERSION		1
 #define WIRE_HDR_LEN		4
 #define WIRE_MAX_FRAME_DEFAULT	(1024 * 1024)
+/*
+ * How much a frame the router sends may exceed max_frame (SPEC): a msg
+ * carries the router's own fields (sid, eid, agent, session, model, ts,
+ * defaults) on top of what a pub of up to max_frame bytes carried. So a
+ * client reads frames of up to max_frame + WIRE_OUT_SLACK bytes and
+ * sends at most max_frame.
+ */
+#define WIRE_OUT_SLACK		1024
 #define WIRE_MAX_DEPTH		16	/* nesting bound of the structural check */
 #define WIRE_NAME_MAX		64	/* tract names and header keys */
 #define WIRE_HDR_MAX_ENTRIES	32
