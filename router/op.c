@@ -20,9 +20,6 @@
 #include "router/tract.h"
 #include "router/xmalloc.h"
 
-#ifndef WIRE_OUT_SLACK
-#define WIRE_OUT_SLACK	1024
-#endif
 
 #define OP_ERR(c, req, code, why) \
 	conn_send_err((c), (req)->has_id, (req)->id, (code), (why))

@@ -354,8 +354,12 @@ client_recv(struct client *c, int timeout_ms, msgpack_object *out)
 		need = WIRE_HDR_LEN;
 		if (avail >= WIRE_HDR_LEN) {
 			len = wire_frame_len(c->rbuf + c->roff);
-			/* Checked from the header alone, before buffering. */
-			if (len == 0 || len > c->max_frame) {
+			/*
+			 * Checked from the header alone, before buffering.
+			 * The router's frames may be WIRE_OUT_SLACK longer
+			 * than what it lets us send.
+			 */
+			if (len == 0 || len > c->max_frame + WIRE_OUT_SLACK) {
 				errno = EPROTO;
 				return (-1);
 			}
@@ -549,7 +553,7 @@ client_call(struct client *c, uint64_t id, int timeout_ms,
 		op = client_frame_op(reply);
 		if ((op == WIRE_OP_ACK || op == WIRE_OP_ERR ||
 		    op == WIRE_OP_PONG || op == WIRE_OP_STATS ||
-		    op == WIRE_OP_WELCOME) &&
+		    op == WIRE_OP_CONNS || op == WIRE_OP_WELCOME) &&
 		    client_get_u64(reply, "id", &rid) && rid == id)
 			return (1);
 		if (skip_cb != NULL)

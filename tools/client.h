@@ -44,7 +44,12 @@ int		 client_hello(struct client *, const struct client_hello *,
  * valid until the next client_hello() or client_close().
  */
 const char	*client_err_msg(struct client *);
-/* The welcome frame's fields, valid after client_hello() succeeded. */
+/*
+ * The welcome frame's fields, valid after client_hello() succeeded.
+ * client_max_frame() bounds the frames the client sends
+ * (WIRE_MAX_FRAME_DEFAULT before welcome); it reads frames of up to
+ * client_max_frame() + WIRE_OUT_SLACK bytes.
+ */
 uint64_t	 client_conn_id(struct client *);
 uint64_t	 client_max_frame(struct client *);
 
@@ -78,7 +83,8 @@ int		 client_send_raw(struct client *, const void *buf, size_t len);
  * into *out (a map). Returns 1 for a frame, 0 when the router closed the
  * connection, -1 on timeout (errno ETIMEDOUT), an I/O error or a frame
  * that is not valid protocol (errno EPROTO: a length of 0 or above
- * client_max_frame(), a body that is not one map, a close inside a frame).
+ * client_max_frame() + WIRE_OUT_SLACK, a body that is not one map, a close
+ * inside a frame).
  */
 int		 client_recv(struct client *, int timeout_ms, msgpack_object *out);
 
@@ -94,8 +100,8 @@ bool		 client_get_str(const msgpack_object *frame, const char *key,
  * Convenience for one request with an id: sends what was packed (which
  * must include "id": id) and waits for the reply frame carrying that id,
  * skipping other frames (msg, lag, ...) are handed to skip_cb when set.
- * Returns 1 with *reply set (ack, err, pong or stats), 0 on close, -1 on
- * timeout or error.
+ * Returns 1 with *reply set (ack, err, pong, stats or conns), 0 on close,
+ * -1 on timeout or error.
  */
 typedef void	 client_frame_cb(void *arg, const msgpack_object *frame);
 int		 client_call(struct client *, uint64_t id, int timeout_ms,

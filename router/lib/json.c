@@ -99,55 +99,6 @@ json_buf_undo(struct json_buf *b, size_t len)
 	return (-1);
 }
 
-bool
-utf8_valid(const void *buf, size_t len)
-{
-	const unsigned char	*p = buf, *end = p + len;
-	unsigned char		 c, lo, hi;
-	size_t			 n, i;
-
-	while (p < end) {
-		c = *p;
-		if (c < 0x80) {
-			p++;
-			continue;
-		}
-		/*
-		 * RFC 3629 table 4: the second byte's range depends on the
-		 * first, which is what excludes overlongs (E0, F0),
-		 * surrogates (ED) and code points above U+10FFFF (F4).
-		 */
-		lo = 0x80;
-		hi = 0xbf;
-		if (c >= 0xc2 && c <= 0xdf)
-			n = 1;
-		else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			if (c == 0xe0)
-				lo = 0xa0;
-			else if (c == 0xed)
-				hi = 0x9f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			if (c == 0xf0)
-				lo = 0x90;
-			else if (c == 0xf4)
-				hi = 0x8f;
-		} else
-			return (false);
-		if ((size_t)(end - p) <= n)
-			return (false);
-		if (p[1] < lo || p[1] > hi)
-			return (false);
-		for (i = 2; i <= n; i++) {
-			if (p[i] < 0x80 || p[i] > 0xbf)
-				return (false);
-		}
-		p += n + 1;
-	}
-	return (true);
-}
-
 size_t
 base64_encoded_len(size_t len)
 {

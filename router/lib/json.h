@@ -17,6 +17,9 @@
 
 #include <msgpack.h>
 
+/* utf8_valid(): what tells text from base64 here, and for callers. */
+#include "router/lib/utf8.h"
+
 /* Containers nested deeper than this are refused (EINVAL). */
 #define JSON_MAX_DEPTH	64
 
@@ -58,10 +61,6 @@ int	 json_render(struct json_buf *, const msgpack_object *o);
  */
 int	 json_render_map(struct json_buf *, const msgpack_object *map,
 	    const char *const *omit);
-
-/* True when buf holds well-formed UTF-8 (RFC 3629: no overlongs,
- * surrogates or code points above U+10FFFF). */
-bool	 utf8_valid(const void *buf, size_t len);
 
 /* The length of the base64 text for len bytes, without the NUL. */
 size_t	 base64_encoded_len(size_t len);

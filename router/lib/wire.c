@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "router/lib/utf8.h"
 #include "router/lib/wire.h"
 
 #define WIRE_ZONE_CHUNK		8192
@@ -498,6 +499,20 @@ wire_get_str(const msgpack_object *v, struct wire_str *out, size_t max,
 	return (0);
 }
 
+/* A str that must also be UTF-8 text (SPEC: else bad_request). */
+static int
+wire_get_text(const msgpack_object *v, struct wire_str *out, size_t max,
+    const char *bad, const char *bad_utf8, const char **why)
+{
+	if (wire_get_str(v, out, max, bad, why) == -1)
+		return (-1);
+	if (out->ptr != NULL && !utf8_valid(out->ptr, out->len)) {
+		*why = bad_utf8;
+		return (-1);
+	}
+	return (0);
+}
+
 static int
 wire_get_u64(const msgpack_object *v, uint64_t *out, bool *has,
     const char *bad, const char **why)
@@ -518,7 +533,10 @@ static int
 wire_get_tract(const msgpack_object *v, struct wire_str *out, const char *bad,
     const char **why)
 {
-	/* The name syntax is checked by the router: bad_tract, not bad_request. */
+	/*
+	 * The name syntax is checked by the router: bad_tract, not
+	 * bad_request. It is ASCII, so it rejects what is not UTF-8 too.
+	 */
 	return (wire_get_str(v, out, UINT32_MAX, bad, why));
 }
 
@@ -560,6 +578,11 @@ wire_get_body(const msgpack_object *v, struct wire_req *req, const char **why)
 	case MSGPACK_OBJECT_NIL:
 		return (0);
 	case MSGPACK_OBJECT_STR:
+		/* The one check that reads the body: ADR 0014 has its cost. */
+		if (!utf8_valid(v->via.str.ptr, v->via.str.size)) {
+			*why = "body is not valid UTF-8";
+			return (-1);
+		}
 		req->body_is_str = true;	/* a later body key wins */
 		req->body.ptr = v->via.str.size > 0 ? v->via.str.ptr : "";
 		req->body.len = v->via.str.size;
@@ -605,6 +628,10 @@ wire_get_hdr(const msgpack_object *v, struct wire_req *req, const char **why)
 			*why = "hdr value must be a str of at most 1024 bytes";
 			return (-1);
 		}
+		if (!utf8_valid(kv->val.via.str.ptr, kv->val.via.str.size)) {
+			*why = "hdr value is not valid UTF-8";
+			return (-1);
+		}
 	}
 	req->hdr = v;
 	return (0);
@@ -627,6 +654,10 @@ wire_get_kinds(const msgpack_object *v, struct wire_req *req, const char **why)
 		if (k->type != MSGPACK_OBJECT_STR ||
 		    k->via.str.size > WIRE_NAME_MAX) {
 			*why = "kinds entries must be str of at most 64 bytes";
+			return (-1);
+		}
+		if (!utf8_valid(k->via.str.ptr, k->via.str.size)) {
+			*why = "kinds entry is not valid UTF-8";
 			return (-1);
 		}
 	}
@@ -686,14 +717,17 @@ wire_parse_hello(const msgpack_object *k, const msgpack_object *v,
 		return (0);
 	}
 	if (KEY_IS(k, "agent"))
-		return (wire_get_str(v, &req->agent, WIRE_LABEL_MAX,
-		    "agent must be a str of at most 256 bytes", why));
+		return (wire_get_text(v, &req->agent, WIRE_LABEL_MAX,
+		    "agent must be a str of at most 256 bytes",
+		    "agent is not valid UTF-8", why));
 	if (KEY_IS(k, "session"))
-		return (wire_get_str(v, &req->session, WIRE_LABEL_MAX,
-		    "session must be a str of at most 256 bytes", why));
+		return (wire_get_text(v, &req->session, WIRE_LABEL_MAX,
+		    "session must be a str of at most 256 bytes",
+		    "session is not valid UTF-8", why));
 	if (KEY_IS(k, "model"))
-		return (wire_get_str(v, &req->model, WIRE_LABEL_MAX,
-		    "model must be a str of at most 256 bytes", why));
+		return (wire_get_text(v, &req->model, WIRE_LABEL_MAX,
+		    "model must be a str of at most 256 bytes",
+		    "model is not valid UTF-8", why));
 	if (KEY_IS(k, "tract"))
 		return (wire_get_tract(v, &req->tract, "tract must be a str",
 		    why));
@@ -709,15 +743,17 @@ wire_parse_pub(const msgpack_object *k, const msgpack_object *v,
 	if (KEY_IS(k, "from"))
 		return (wire_get_tract(v, &req->from, "from must be a str", why));
 	if (KEY_IS(k, "kind"))
-		return (wire_get_str(v, &req->kind, WIRE_NAME_MAX,
-		    "kind must be a str of at most 64 bytes", why));
+		return (wire_get_text(v, &req->kind, WIRE_NAME_MAX,
+		    "kind must be a str of at most 64 bytes",
+		    "kind is not valid UTF-8", why));
 	if (KEY_IS(k, "pri"))
 		return (wire_get_pri(v, req, why));
 	if (KEY_IS(k, "body"))
 		return (wire_get_body(v, req, why));
 	if (KEY_IS(k, "pattern"))
-		return (wire_get_str(v, &req->pattern, WIRE_PATTERN_MAX,
-		    "pattern must be a str of at most 1024 bytes", why));
+		return (wire_get_text(v, &req->pattern, WIRE_PATTERN_MAX,
+		    "pattern must be a str of at most 1024 bytes",
+		    "pattern is not valid UTF-8", why));
 	if (KEY_IS(k, "hdr"))
 		return (wire_get_hdr(v, req, why));
 	return (0);
@@ -854,7 +890,7 @@ wire_parse_head(const msgpack_object *root, struct wire_req *req,
 		return (WIRE_BAD_REQUEST);
 	}
 	req->op = wire_op_lookup(op->via.str.ptr, op->via.str.size);
-	if (req->op == WIRE_OP_UNKNOWN || req->op > WIRE_OP_CONNS) {
+	if (req->op == WIRE_OP_UNKNOWN || req->op > WIRE_OP_CLIENT_LAST) {
 		req->op = WIRE_OP_UNKNOWN;
 		*why = "unknown op";
 		return (WIRE_UNKNOWN_OP);
@@ -1219,6 +1255,44 @@ wire_msg_tail_bound(const struct wire_msg *m)
 	return (128 + 10 * 5 + (size_t)m->eid.len + m->from.len + m->to.len +
 	    m->kind.len + m->agent.len + m->session.len + m->model.len +
 	    m->body.len + m->pattern.len + m->hdr.len);
+}
+
+/* The bytes of a str (or, with bin, a bin) header for len. */
+static size_t
+wire_hdr_size(uint32_t len, bool bin)
+{
+	if (len <= 31 && !bin)
+		return (1);
+	if (len <= 0xff)
+		return (2);
+	return (len <= 0xffff ? 3 : 5);
+}
+
+static size_t
+wire_str_size(const struct wire_str *s)
+{
+	uint32_t	len = s->ptr == NULL ? 0 : s->len;
+
+	return (wire_hdr_size(len, false) + len);
+}
+
+size_t
+wire_msg_tail_size(const struct wire_msg *m)
+{
+	/* Keys and fixed values: op msg eid from to kind pri agent session
+	 * model ts body, the f64 and the int64 (see wire_msg_tail_write). */
+	size_t	n = 3 + 4 + 4 + 5 + 3 + 5 + 4 + 9 + 6 + 8 + 6 + 3 + 9 + 5;
+
+	n += wire_str_size(&m->eid) + wire_str_size(&m->from) +
+	    wire_str_size(&m->to) + wire_str_size(&m->kind) +
+	    wire_str_size(&m->agent) + wire_str_size(&m->session) +
+	    wire_str_size(&m->model);
+	n += wire_hdr_size(m->body.len, !m->body_is_str) + m->body.len;
+	if (m->pattern.ptr != NULL)
+		n += 8 + wire_str_size(&m->pattern);
+	if (m->hdr.ptr != NULL)
+		n += 4 + m->hdr.len;
+	return (n);
 }
 
 size_t

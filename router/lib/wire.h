@@ -19,6 +19,14 @@
 #define WIRE_VERSION		1
 #define WIRE_HDR_LEN		4
 #define WIRE_MAX_FRAME_DEFAULT	(1024 * 1024)
+/*
+ * How much a frame the router sends may exceed max_frame (SPEC): a msg
+ * carries the router's own fields (sid, eid, agent, session, model, ts,
+ * defaults) on top of what a pub of up to max_frame bytes carried. So a
+ * client reads frames of up to max_frame + WIRE_OUT_SLACK bytes and
+ * sends at most max_frame.
+ */
+#define WIRE_OUT_SLACK		1024
 #define WIRE_MAX_DEPTH		16	/* nesting bound of the structural check */
 #define WIRE_NAME_MAX		64	/* tract names and header keys */
 #define WIRE_HDR_MAX_ENTRIES	32
@@ -48,6 +56,11 @@ enum wire_code {
 	WIRE_CODE_COUNT
 };
 
+/*
+ * Ops. The client's are the contiguous range WIRE_OP_HELLO ..
+ * WIRE_OP_CLIENT_LAST: wire_parse_req() refuses the rest as unknown_op.
+ * stats and conns name the request and its reply alike.
+ */
 enum wire_op {
 	WIRE_OP_UNKNOWN = 0,
 	/* client -> router */
@@ -59,7 +72,7 @@ enum wire_op {
 	WIRE_OP_REPLAY,
 	WIRE_OP_PING,
 	WIRE_OP_STATS,
-	WIRE_OP_CONNS,
+	WIRE_OP_CONNS,		/* only id; the router lists its connections */
 	/* router -> client */
 	WIRE_OP_WELCOME,
 	WIRE_OP_ACK,
@@ -71,6 +84,7 @@ enum wire_op {
 	WIRE_OP_BYE,
 	WIRE_OP_COUNT
 };
+#define WIRE_OP_CLIENT_LAST	WIRE_OP_CONNS
 
 enum wire_overflow {
 	WIRE_OVERFLOW_BLOCK = 0,
@@ -184,7 +198,10 @@ const msgpack_object *wire_map_get(const msgpack_object *map, const char *key);
  * Parses a decoded request map. Returns WIRE_OK, or WIRE_BAD_REQUEST /
  * WIRE_UNKNOWN_OP with *why set to a static human reason. req->has_id and
  * req->id are set even on failure when the id itself was readable, so the
- * err can carry it.
+ * err can carry it. The text fields (agent, session, model, kind, pattern,
+ * a str body, hdr values, kinds entries) must be valid UTF-8, else
+ * WIRE_BAD_REQUEST ("body is not valid UTF-8"); tract names and eids are
+ * left to the router's ASCII syntax checks (ADR 0014).
  */
 enum wire_code	 wire_parse_req(const msgpack_object *root, struct wire_req *req,
 		    const char **why);
@@ -239,6 +256,8 @@ int		 wire_enc_bye(msgpack_sbuffer *, const char *reason);
 int		 wire_enc_msg_tail(msgpack_sbuffer *, const struct wire_msg *);
 /* An upper bound of the tail's size, for wire_msg_tail_write(). */
 size_t		 wire_msg_tail_bound(const struct wire_msg *);
+/* The tail's exact size: what wire_msg_tail_write() will write. */
+size_t		 wire_msg_tail_size(const struct wire_msg *);
 /*
  * Writes the tail into buf (at least wire_msg_tail_bound() bytes); returns
  * its length and sets *pairs. The allocation-free form of the above.

@@ -87,9 +87,13 @@ teardown(void **state)
 {
 	struct fixture	*f = *state;
 
+	/*
+	 * The client goes first: a writer thread blocked on a client that
+	 * stopped reading (a failed test) then fails instead of hanging.
+	 */
+	client_close(f->c);
 	if (f->writing)
 		pthread_join(f->thread, NULL);
-	client_close(f->c);
 	if (f->srv != -1)
 		close(f->srv);
 	close(f->lfd);
@@ -126,7 +130,8 @@ writer_main(void *arg)
 
 	for (off = 0; off < w->len; off += n) {
 		n = w->len - off < w->chunk ? w->len - off : w->chunk;
-		if (write(w->fd, w->buf + off, n) != (ssize_t)n)
+		/* No SIGPIPE when the client is gone: the test fails, not us. */
+		if (send(w->fd, w->buf + off, n, MSG_NOSIGNAL) != (ssize_t)n)
 			break;
 		if (w->delay_us != 0)
 			usleep(w->delay_us);
@@ -262,6 +267,56 @@ raw_frame(unsigned char *buf, const void *body, uint32_t len)
 	wire_put_len(buf, len);
 	memcpy(buf + WIRE_HDR_LEN, body, len);
 	return (WIRE_HDR_LEN + len);
+}
+
+/*
+ * The bin body size that makes {"op": "msg", "body": bin} exactly len bytes
+ * long: fixmap, "op", "msg", "body", then the bin header and the bytes.
+ */
+static size_t
+msg_bin_len(size_t len)
+{
+	const size_t	fixed = 1 + 3 + 4 + 5;
+
+	if (len - fixed - 2 <= 0xff)
+		return (len - fixed - 2);	/* bin8 */
+	if (len - fixed - 3 <= 0xffff)
+		return (len - fixed - 3);	/* bin16 */
+	return (len - fixed - 5);		/* bin32 */
+}
+
+/* Packs a msg frame for the router to send, its body exactly len bytes. */
+static void
+srv_msg_of_len(struct fixture *f, size_t len)
+{
+	size_t	 start, n = msg_bin_len(len);
+	char	*zero;
+
+	assert_non_null(zero = calloc(1, n));
+	start = wire_frame_begin(&f->out);
+	msgpack_pack_map(&f->pk, 2);
+	pk_str(&f->pk, "op");
+	pk_str(&f->pk, "msg");
+	pk_str(&f->pk, "body");
+	msgpack_pack_bin(&f->pk, n);
+	msgpack_pack_bin_body(&f->pk, zero, n);
+	wire_frame_end(&f->out, start);
+	assert_int_equal(f->out.size - start, WIRE_HDR_LEN + len);
+	free(zero);
+}
+
+/* Receives the frame srv_msg_of_len(len) made, whole. */
+static void
+expect_msg_of_len(struct fixture *f, size_t len)
+{
+	const msgpack_object	*body;
+	msgpack_object		 frame;
+
+	assert_int_equal(client_recv(f->c, 5000, &frame), 1);
+	assert_int_equal(client_frame_op(&frame), WIRE_OP_MSG);
+	assert_non_null(body = wire_map_get(&frame, "body"));
+	assert_int_equal(body->type, MSGPACK_OBJECT_BIN);
+	assert_int_equal(body->via.bin.size, msg_bin_len(len));
 }
 
 static void
@@ -480,6 +535,27 @@ test_client_recv_frame_larger_than_socket_buffer(void **state)
 	free(big);
 }
 
+/*
+ * SPEC: the router's frames are at most max_frame + 1024 bytes, so that a
+ * pub of max_frame bytes can be delivered; the client reads that much.
+ */
+static void
+test_client_recv_frame_of_max_frame_plus_slack_is_read(void **state)
+{
+	struct fixture	*f = *state;
+	msgpack_object	 frame;
+
+	assert_int_equal(WIRE_OUT_SLACK, 1024);
+	srv_msg_of_len(f, WIRE_MAX_FRAME_DEFAULT + 1);
+	srv_msg_of_len(f, WIRE_MAX_FRAME_DEFAULT + WIRE_OUT_SLACK);
+	srv_frame_id(f, "ack", 3);
+	srv_send_async(f, 65536, 0);
+	expect_msg_of_len(f, WIRE_MAX_FRAME_DEFAULT + 1);
+	expect_msg_of_len(f, WIRE_MAX_FRAME_DEFAULT + WIRE_OUT_SLACK);
+	assert_int_equal(client_recv(f->c, 5000, &frame), 1);
+	assert_int_equal(u64_of(&frame, "id"), 3);
+}
+
 static void
 test_client_recv_oversized_frame_is_eproto(void **state)
 {
@@ -488,12 +564,13 @@ test_client_recv_oversized_frame_is_eproto(void **state)
 	msgpack_object	 frame;
 
 	/* Refused from the header alone: no body follows. */
-	wire_put_len(hdr, WIRE_MAX_FRAME_DEFAULT + 1);
+	wire_put_len(hdr, WIRE_MAX_FRAME_DEFAULT + WIRE_OUT_SLACK + 1);
 	write_all(f->srv, hdr, sizeof(hdr));
 	assert_int_equal(client_recv(f->c, 1000, &frame), -1);
 	assert_int_equal(errno, EPROTO);
 }
 
+/* After welcome, its max_frame + WIRE_OUT_SLACK is read, one more is not. */
 static void
 test_client_recv_frame_over_welcome_max_frame_is_eproto(void **state)
 {
@@ -506,7 +583,12 @@ test_client_recv_frame_over_welcome_max_frame_is_eproto(void **state)
 	srv_welcome(f, 1, 64);
 	srv_send(f);
 	assert_int_equal(client_hello(f->c, &h, 1000, &code), 0);
-	wire_put_len(hdr, 65);
+	srv_msg_of_len(f, 65);
+	srv_msg_of_len(f, 64 + WIRE_OUT_SLACK);
+	srv_send(f);
+	expect_msg_of_len(f, 65);
+	expect_msg_of_len(f, 64 + WIRE_OUT_SLACK);
+	wire_put_len(hdr, 64 + WIRE_OUT_SLACK + 1);
 	write_all(f->srv, hdr, sizeof(hdr));
 	assert_int_equal(client_recv(f->c, 1000, &frame), -1);
 	assert_int_equal(errno, EPROTO);
@@ -674,6 +756,50 @@ test_client_call_returns_err_reply(void **state)
 }
 
 static void
+test_client_call_returns_conns_reply(void **state)
+{
+	struct fixture	*f = *state;
+	struct skipped	 skipped = { 0, { 0 } };
+	msgpack_packer	*pk;
+	msgpack_object	 reply, req;
+	size_t		 start;
+
+	srv_frame_id(f, "msg", 8);	/* not a reply, though it has the id */
+	start = wire_frame_begin(&f->out);
+	msgpack_pack_map(&f->pk, 4);
+	pk_str(&f->pk, "op");
+	pk_str(&f->pk, "conns");
+	pk_str(&f->pk, "id");
+	msgpack_pack_uint64(&f->pk, 8);
+	pk_str(&f->pk, "conns");
+	msgpack_pack_array(&f->pk, 0);
+	pk_str(&f->pk, "truncated");
+	msgpack_pack_false(&f->pk);
+	wire_frame_end(&f->out, start);
+	srv_send(f);
+
+	assert_non_null(pk = client_begin(f->c));
+	msgpack_pack_map(pk, 2);
+	pk_str(pk, "op");
+	pk_str(pk, "conns");
+	pk_str(pk, "id");
+	msgpack_pack_uint64(pk, 8);
+	assert_int_equal(client_call(f->c, 8, 1000, &reply, skip_cb,
+	    &skipped), 1);
+	assert_int_equal(client_frame_op(&reply), WIRE_OP_CONNS);
+	assert_int_equal(u64_of(&reply, "id"), 8);
+	assert_int_equal(wire_map_get(&reply, "conns")->type,
+	    MSGPACK_OBJECT_ARRAY);
+	assert_int_equal(skipped.n, 1);
+	assert_int_equal(skipped.ops[0], WIRE_OP_MSG);
+
+	srv_read(f, &req);
+	assert_int_equal(client_frame_op(&req), WIRE_OP_CONNS);
+	assert_int_equal(req.via.map.size, 2);
+	assert_int_equal(u64_of(&req, "id"), 8);
+}
+
+static void
 test_client_call_close_before_reply_is_zero(void **state)
 {
 	struct fixture	*f = *state;
@@ -728,6 +854,41 @@ test_client_send_over_max_frame_is_emsgsize_and_dropped(void **state)
 	srv_read(f, &req);
 	assert_int_equal(client_frame_op(&req), WIRE_OP_PING);
 	assert_int_equal(req.via.map.size, 1);
+	assert_true(srv_nothing_to_read(f));
+}
+
+/* Reading up to max_frame + 1024 does not let the client send more. */
+static void
+test_client_send_limit_is_max_frame_exactly(void **state)
+{
+	struct fixture		*f = *state;
+	struct client_hello	 h = { "tester", NULL, NULL, NULL };
+	char			 big[64];
+	const char		*code;
+	msgpack_packer		*pk;
+	msgpack_object		 req;
+
+	srv_welcome(f, 1, 64);
+	srv_send(f);
+	assert_int_equal(client_hello(f->c, &h, 1000, &code), 0);
+	srv_read(f, &req);
+
+	/* fixmap(1), "body", str8: 1 + 5 + 2 + 56 = 64 bytes. */
+	memset(big, 'x', sizeof(big));
+	assert_non_null(pk = client_begin(f->c));
+	msgpack_pack_map(pk, 1);
+	pk_str(pk, "body");
+	wire_pack_str(pk, big, 56);
+	assert_int_equal(client_send(f->c), 0);
+	srv_read(f, &req);
+	assert_int_equal(wire_map_get(&req, "body")->via.str.size, 56);
+
+	assert_non_null(pk = client_begin(f->c));
+	msgpack_pack_map(pk, 1);
+	pk_str(pk, "body");
+	wire_pack_str(pk, big, 57);
+	assert_int_equal(client_send(f->c), -1);
+	assert_int_equal(errno, EMSGSIZE);
 	assert_true(srv_nothing_to_read(f));
 }
 
@@ -833,6 +994,7 @@ main(void)
 		T(test_client_recv_waits_for_bytes_trickling_in),
 		T(test_client_recv_coalesced_frames_come_one_per_call),
 		T(test_client_recv_frame_larger_than_socket_buffer),
+		T(test_client_recv_frame_of_max_frame_plus_slack_is_read),
 		T(test_client_recv_oversized_frame_is_eproto),
 		T(test_client_recv_frame_over_welcome_max_frame_is_eproto),
 		T(test_client_recv_zero_length_frame_is_eproto),
@@ -843,9 +1005,11 @@ main(void)
 		T(test_client_recv_close_inside_frame_is_eproto),
 		T(test_client_call_skips_msg_frame_before_reply),
 		T(test_client_call_returns_err_reply),
+		T(test_client_call_returns_conns_reply),
 		T(test_client_call_close_before_reply_is_zero),
 		T(test_client_call_timeout_is_etimedout),
 		T(test_client_send_over_max_frame_is_emsgsize_and_dropped),
+		T(test_client_send_limit_is_max_frame_exactly),
 		T(test_client_begin_twice_discards_the_unfinished_frame),
 		T(test_client_send_raw_writes_bytes_unchanged),
 		T(test_client_get_accessors_check_types),

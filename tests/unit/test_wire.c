@@ -1331,6 +1331,43 @@ arr_str(msgpack_packer *pk)
 	pack_key(pk, "internal");
 }
 
+/* UTF-8 in hdr values and kinds entries: well-formed, then not. */
+static void
+hdr_val_utf8(msgpack_packer *pk)
+{
+	msgpack_pack_map(pk, 2);
+	pack_key(pk, "reply");
+	pack_key(pk, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+	pack_key(pk, "k");
+	pack_key(pk, "\xef\xbf\xbe");	/* U+FFFE: a noncharacter, valid */
+}
+
+static void
+hdr_val_bad_utf8(msgpack_packer *pk)
+{
+	msgpack_pack_map(pk, 2);
+	pack_key(pk, "ok");
+	pack_key(pk, "v");
+	pack_key(pk, "k");
+	pack_key(pk, "v\xc3\x28");	/* a lead byte, then ASCII */
+}
+
+static void
+kinds_utf8(msgpack_packer *pk)
+{
+	msgpack_pack_array(pk, 2);
+	pack_key(pk, "msg");
+	pack_key(pk, "\xe4\xb8\xad");
+}
+
+static void
+kinds_bad_utf8(msgpack_packer *pk)
+{
+	msgpack_pack_array(pk, 2);
+	pack_key(pk, "msg");
+	pack_key(pk, "\xed\xa0\x80");	/* a surrogate */
+}
+
 /* Minimal requests; each carries id 7 so failures can be answered. */
 static const struct field hello_min[] = {
 	{ "op", S("hello") }, { "agent", S("agent-1") }, { "id", U(7) }, END
@@ -1379,6 +1416,9 @@ static const struct field ping_min[] = {
 };
 static const struct field stats_min[] = {
 	{ "op", S("stats") }, END
+};
+static const struct field conns_min[] = {
+	{ "op", S("conns") }, { "id", U(7) }, END
 };
 
 /* Requests: accepted */
@@ -1746,6 +1786,44 @@ test_wire_parse_unsub_replay_ping_stats(void **state)
 	assert_int_equal(t->req.id, 0);
 }
 
+/* conns (SPEC): a request of its id alone; everything else is ignored. */
+static void
+test_wire_parse_conns_takes_only_an_id(void **state)
+{
+	struct wt		*t = *state;
+	static const struct field no_id[] = { { "op", S("conns") }, END };
+	static const struct field others[] = {
+		{ "op", S("conns") }, { "sid", S("x") }, { "agent", U(1) },
+		{ "tract", U(1) }, { "body", S("\xff") }, { "id", U(9) }, END
+	};
+	static const struct field bad_id = { "id", S("7") };
+
+	assert_int_equal(parse(t, conns_min, NULL), WIRE_OK);
+	assert_int_equal(t->req.op, WIRE_OP_CONNS);
+	assert_true(t->req.has_id);
+	assert_int_equal(t->req.id, 7);
+	assert_false(t->req.has_sid);
+	expect_absent_wstr(&t->req.agent);
+
+	assert_int_equal(parse(t, no_id, NULL), WIRE_OK);
+	assert_int_equal(t->req.op, WIRE_OP_CONNS);
+	assert_false(t->req.has_id);
+
+	/* Keys of other ops mean nothing here, whatever their type. */
+	assert_int_equal(parse(t, others, NULL), WIRE_OK);
+	assert_int_equal(t->req.op, WIRE_OP_CONNS);
+	assert_int_equal(t->req.id, 9);
+	assert_false(t->req.has_sid);
+	expect_absent_wstr(&t->req.agent);
+	expect_absent_wstr(&t->req.tract);
+	expect_absent_wstr(&t->req.body);
+
+	assert_int_equal(parse(t, conns_min, &bad_id), WIRE_BAD_REQUEST);
+	assert_string_equal(t->why, "id must be an unsigned int");
+	assert_int_equal(wire_op_lookup("conns", 5), WIRE_OP_CONNS);
+	assert_string_equal(wire_op_name(WIRE_OP_CONNS), "conns");
+}
+
 /* Every optional field sent as nil: the request parses as without it. */
 static void
 test_wire_parse_nil_is_absent_for_optional_fields(void **state)
@@ -1808,11 +1886,12 @@ test_wire_parse_unknown_keys_are_ignored(void **state)
 	struct wt		*t = *state;
 	static const struct field *bases[] = {
 		hello_min, pub_min, sub_min, req_min, unsub_min, replay_min,
-		ping_min, stats_min
+		ping_min, stats_min, conns_min
 	};
 	static const enum wire_op ops[] = {
 		WIRE_OP_HELLO, WIRE_OP_PUB, WIRE_OP_SUB, WIRE_OP_REQ,
-		WIRE_OP_UNSUB, WIRE_OP_REPLAY, WIRE_OP_PING, WIRE_OP_STATS
+		WIRE_OP_UNSUB, WIRE_OP_REPLAY, WIRE_OP_PING, WIRE_OP_STATS,
+		WIRE_OP_CONNS
 	};
 	static const struct field extras[] = {
 		{ "future", FN(hdr_val_map) }, { "x", TRUE_ },
@@ -1902,6 +1981,9 @@ static const struct bad_case bad_cases[] = {
 	{ hello_min, WIRE_OP_HELLO, { "tract", U(1) } },
 	{ hello_min, WIRE_OP_HELLO, { "v", U(2) } },
 	{ hello_min, WIRE_OP_HELLO, { "v", S("1") } },
+	{ hello_min, WIRE_OP_HELLO, { "agent", S("\x80") } },
+	{ hello_min, WIRE_OP_HELLO, { "session", S("\xc1\xbf") } },
+	{ hello_min, WIRE_OP_HELLO, { "model", S("m\xf5") } },
 	/* pub */
 	{ pub_min, WIRE_OP_PUB, { "to", U(1) } },
 	{ pub_min, WIRE_OP_PUB, { "to", B("internal") } },
@@ -1916,6 +1998,11 @@ static const struct bad_case bad_cases[] = {
 	{ pub_min, WIRE_OP_PUB, { "kind", B("msg") } },
 	{ pub_min, WIRE_OP_PUB, { "kind", U(1) } },
 	{ pub_min, WIRE_OP_PUB, { "pattern", U(1) } },
+	{ pub_min, WIRE_OP_PUB, { "kind", S("\xe0\x80\xaf") } },
+	{ pub_min, WIRE_OP_PUB, { "pattern", S("\xf0\x8f\xbf\xbf") } },
+	{ pub_min, WIRE_OP_PUB, { "body", S("\xfe") } },
+	{ pub_min, WIRE_OP_PUB, { "body", S("x\xe2\x82") } },
+	{ pub_min, WIRE_OP_PUB, { "hdr", FN(hdr_val_bad_utf8) } },
 	{ pub_min, WIRE_OP_PUB, { "pri", S("0.5") } },
 	{ pub_min, WIRE_OP_PUB, { "pri", D(1.5) } },
 	{ pub_min, WIRE_OP_PUB, { "pri", D(-0.1) } },
@@ -1970,6 +2057,7 @@ static const struct bad_case bad_cases[] = {
 	{ sub_min, WIRE_OP_SUB, { "kinds", FN(kinds_with_nil) } },
 	{ sub_min, WIRE_OP_SUB, { "kinds", FN(kinds_with_bin) } },
 	{ sub_min, WIRE_OP_SUB, { "from_eid", U(1) } },
+	{ sub_min, WIRE_OP_SUB, { "kinds", FN(kinds_bad_utf8) } },
 	/* req */
 	{ req_min, WIRE_OP_REQ, { "n", U(0) } },
 	{ req_min, WIRE_OP_REQ, { "n", I(-1) } },
@@ -1991,6 +2079,7 @@ static const struct bad_case bad_cases[] = {
 	{ replay_min, WIRE_OP_REPLAY, { "tract", U(1) } },
 	{ replay_min, WIRE_OP_REPLAY, { "kinds", S("msg") } },
 	{ replay_min, WIRE_OP_REPLAY, { "kinds", FN(kinds_with_int) } },
+	{ replay_min, WIRE_OP_REPLAY, { "kinds", FN(kinds_bad_utf8) } },
 	{ replay_min, WIRE_OP_REPLAY, { "limit", I(-1) } },
 	{ replay_min, WIRE_OP_REPLAY, { "limit", S("10") } },
 	{ replay_min, WIRE_OP_REPLAY, { "credit", S("10") } },
@@ -2080,6 +2169,38 @@ test_wire_parse_server_op_from_client_is_unknown_op(void **state)
 	}
 }
 
+/*
+ * The client's ops are exactly HELLO .. CLIENT_LAST (conns): each of them
+ * parses as itself from its name, every later op is unknown_op.
+ */
+static void
+test_wire_parse_client_ops_are_hello_to_conns(void **state)
+{
+	struct wt	*t = *state;
+	struct field	 op = { "op", S("") };
+	const char	*name;
+	int		 o;
+
+	assert_int_equal(WIRE_OP_CLIENT_LAST, WIRE_OP_CONNS);
+	assert_int_equal(WIRE_OP_HELLO, WIRE_OP_UNKNOWN + 1);
+	for (o = WIRE_OP_HELLO; o < WIRE_OP_COUNT; o++) {
+		name = wire_op_name((enum wire_op)o);
+		op.v.s = name;
+		op.v.len = strlen(name);
+		/* ping_min has an id only: ops with required fields fail. */
+		if (o <= WIRE_OP_CLIENT_LAST) {
+			assert_int_not_equal(parse(t, ping_min, &op),
+			    WIRE_UNKNOWN_OP);
+			assert_int_equal(t->req.op, o);
+		} else {
+			assert_int_equal(parse(t, ping_min, &op),
+			    WIRE_UNKNOWN_OP);
+			assert_int_equal(t->req.op, WIRE_OP_UNKNOWN);
+			assert_string_equal(t->why, "unknown op");
+		}
+	}
+}
+
 static void
 test_wire_parse_id_of_wrong_type_is_bad_request(void **state)
 {
@@ -2125,6 +2246,187 @@ test_wire_parse_root_not_a_map_is_bad_request(void **state)
 	assert_false(t->req.has_id);
 }
 
+/* SPEC: a str that is not UTF-8 is bad_request; the reason names it. */
+static void
+test_wire_parse_invalid_utf8_is_bad_request_naming_the_field(void **state)
+{
+	struct wt		*t = *state;
+	static const struct {
+		const struct field	*base;
+		enum wire_op		 op;
+		struct field		 f;
+		const char		*why;
+	} cases[] = {
+		{ hello_min, WIRE_OP_HELLO, { "agent", S("a\xc3\x28") },
+		    "agent is not valid UTF-8" },
+		{ hello_min, WIRE_OP_HELLO, { "session", S("\xc0\xaf") },
+		    "session is not valid UTF-8" },
+		{ hello_min, WIRE_OP_HELLO, { "model", S("\xed\xa0\x80") },
+		    "model is not valid UTF-8" },
+		{ pub_min, WIRE_OP_PUB, { "kind", S("\xf4\x90\x80\x80") },
+		    "kind is not valid UTF-8" },
+		{ pub_min, WIRE_OP_PUB, { "pattern", S("p-\xe2\x82") },
+		    "pattern is not valid UTF-8" },
+		{ pub_min, WIRE_OP_PUB, { "body", S("\xff") },
+		    "body is not valid UTF-8" },
+		{ pub_min, WIRE_OP_PUB, { "hdr", FN(hdr_val_bad_utf8) },
+		    "hdr value is not valid UTF-8" },
+		{ sub_min, WIRE_OP_SUB, { "kinds", FN(kinds_bad_utf8) },
+		    "kinds entry is not valid UTF-8" },
+		{ replay_min, WIRE_OP_REPLAY, { "kinds", FN(kinds_bad_utf8) },
+		    "kinds entry is not valid UTF-8" },
+	};
+	size_t			 i;
+
+	for (i = 0; i < nitems(cases); i++) {
+		assert_int_equal(parse(t, cases[i].base, &cases[i].f),
+		    WIRE_BAD_REQUEST);
+		assert_string_equal(t->why, cases[i].why);
+		assert_int_equal(t->req.op, cases[i].op);
+		assert_true(t->req.has_id);
+		assert_int_equal(t->req.id, 7);
+	}
+}
+
+static void
+test_wire_parse_utf8_text_is_accepted_in_every_text_field(void **state)
+{
+	struct wt		*t = *state;
+	static const struct field hello[] = {
+		{ "op", S("hello") }, { "agent", S("agent-\xc3\xa9") },
+		{ "session", S("\xe4\xb8\xad\xe6\x96\x87") },
+		{ "model", S("\xf4\x8f\xbf\xbf") }, { "id", U(7) }, END
+	};
+	static const struct field pub[] = {
+		{ "op", S("pub") }, { "to", S("internal") },
+		{ "kind", S("caf\xc3\xa9") },
+		{ "pattern", S("\xe2\x82\xac-1") },
+		{ "body", S("\xf0\x9f\x98\x80 \xed\x9f\xbf \xee\x80\x80") },
+		{ "hdr", FN(hdr_val_utf8) }, { "id", U(7) }, END
+	};
+	static const struct field sub[] = {
+		{ "op", S("sub") }, { "sid", U(1) }, { "tract", S("internal") },
+		{ "kinds", FN(kinds_utf8) }, { "id", U(7) }, END
+	};
+	static const struct field replay[] = {
+		{ "op", S("replay") }, { "sid", U(1) },
+		{ "kinds", FN(kinds_utf8) }, { "id", U(7) }, END
+	};
+
+	assert_int_equal(parse(t, hello, NULL), WIRE_OK);
+	expect_wstr(t, &t->req.agent, "agent-\xc3\xa9");
+	expect_wstr(t, &t->req.session, "\xe4\xb8\xad\xe6\x96\x87");
+	expect_wstr(t, &t->req.model, "\xf4\x8f\xbf\xbf");
+
+	assert_int_equal(parse(t, pub, NULL), WIRE_OK);
+	expect_wstr(t, &t->req.kind, "caf\xc3\xa9");
+	expect_wstr(t, &t->req.pattern, "\xe2\x82\xac-1");
+	expect_wstr(t, &t->req.body,
+	    "\xf0\x9f\x98\x80 \xed\x9f\xbf \xee\x80\x80");
+	assert_true(t->req.body_is_str);
+	assert_non_null(t->req.hdr);
+	assert_int_equal(t->req.hdr->via.map.size, 2);
+
+	assert_int_equal(parse(t, sub, NULL), WIRE_OK);
+	assert_non_null(t->req.kinds);
+	assert_int_equal(t->req.kinds->via.array.size, 2);
+	assert_int_equal(parse(t, replay, NULL), WIRE_OK);
+	assert_non_null(t->req.kinds);
+	assert_int_equal(t->req.kinds->via.array.size, 2);
+}
+
+/* A pub whose body is a str of len bytes copied from body. */
+static enum wire_code
+parse_pub_str_body(struct wt *t, const char *body, size_t len)
+{
+	msgpack_packer	pk;
+
+	msgpack_sbuffer_clear(&t->sb);
+	msgpack_packer_init(&pk, &t->sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 4);
+	pack_key(&pk, "op");
+	pack_key(&pk, "pub");
+	pack_key(&pk, "to");
+	pack_key(&pk, "internal");
+	pack_key(&pk, "body");
+	assert_int_equal(wire_pack_str(&pk, body, len), 0);
+	pack_key(&pk, "id");
+	msgpack_pack_uint64(&pk, 7);
+	return (parse_bytes(t, t->sb.data, t->sb.size));
+}
+
+/* The whole of a max_frame-sized str body is read, to its last byte. */
+static void
+test_wire_parse_1_mib_str_body_is_checked_to_its_last_byte(void **state)
+{
+	struct wt	*t = *state;
+	const size_t	 len = WIRE_MAX_FRAME_DEFAULT - 64;
+	const size_t	 at[] = { 0, 1, 15, 16, 4095, len / 2, len - 17,
+	    len - 16, len - 2, len - 1 };
+	char		*body;
+	size_t		 i;
+
+	assert_non_null(body = malloc(len));
+	memset(body, 'b', len);
+	memcpy(body + len / 3, "\xc3\xa9\xe2\x82\xac", 5);
+	assert_int_equal(parse_pub_str_body(t, body, len), WIRE_OK);
+	assert_true(t->req.body_is_str);
+	assert_int_equal(t->req.body.len, len);
+	assert_memory_equal(t->req.body.ptr, body, len);
+	for (i = 0; i < nitems(at); i++) {
+		body[at[i]] = (char)0x80;
+		assert_int_equal(parse_pub_str_body(t, body, len),
+		    WIRE_BAD_REQUEST);
+		assert_string_equal(t->why, "body is not valid UTF-8");
+		assert_true(t->req.has_id);
+		assert_int_equal(t->req.id, 7);
+		body[at[i]] = 'b';
+	}
+	/* A lead byte last: the sequence is cut by the end of the body. */
+	body[len - 1] = (char)0xe2;
+	assert_int_equal(parse_pub_str_body(t, body, len), WIRE_BAD_REQUEST);
+	assert_string_equal(t->why, "body is not valid UTF-8");
+	free(body);
+}
+
+/*
+ * A bin body is opaque bytes; an earlier str body is checked though a
+ * later bin one would win; fields the router checks as ASCII names or
+ * eids (to, from, tract, from_eid) and unknown keys are not read as text
+ * here.
+ */
+static void
+test_wire_parse_utf8_applies_to_text_fields_only(void **state)
+{
+	struct wt		*t = *state;
+	static const struct field bin_body = { "body", B("\xff\xfe\xc0") };
+	static const struct field to = { "to", S("\xff") };
+	static const struct field from = { "from", S("a\xc3") };
+	static const struct field tract = { "tract", S("\xed\xa0\x80") };
+	static const struct field from_eid = { "from_eid", S("1-\x80") };
+	static const struct field unknown = { "future", S("\xc0\xaf") };
+	static const struct field bad_then_bin[] = {
+		{ "op", S("pub") }, { "to", S("internal") },
+		{ "body", S("\xff") }, { "body", B("ok") }, { "id", U(7) }, END
+	};
+
+	assert_int_equal(parse(t, pub_min, &bin_body), WIRE_OK);
+	assert_false(t->req.body_is_str);
+	expect_wstr(t, &t->req.body, "\xff\xfe\xc0");
+	assert_int_equal(parse(t, pub_min, &to), WIRE_OK);
+	expect_wstr(t, &t->req.to, "\xff");
+	assert_false(wire_tract_name_ok(t->req.to.ptr, t->req.to.len));
+	assert_int_equal(parse(t, pub_min, &from), WIRE_OK);
+	assert_false(wire_tract_name_ok(t->req.from.ptr, t->req.from.len));
+	assert_int_equal(parse(t, hello_min, &tract), WIRE_OK);
+	assert_false(wire_tract_name_ok(t->req.tract.ptr, t->req.tract.len));
+	assert_int_equal(parse(t, sub_min, &from_eid), WIRE_OK);
+	expect_wstr(t, &t->req.from_eid, "1-\x80");
+	assert_int_equal(parse(t, pub_min, &unknown), WIRE_OK);
+	assert_int_equal(parse(t, bad_then_bin, NULL), WIRE_BAD_REQUEST);
+	assert_string_equal(t->why, "body is not valid UTF-8");
+}
+
 /* Names and demand */
 
 static void
@@ -2140,7 +2442,8 @@ test_wire_tract_name_ok_follows_the_spec_pattern(void **state)
 	static const char *const bad[] = {
 		"", "$", "$$", "$$sys", "a$", "a/b", "/", "a b", " a", "a ",
 		"\xc3\xa9", "caf\xc3\xa9", "*", "a*", ">", "a:b", "a@b", "a\tb",
-		"a\nb", "a,b", "\x7f", "\xff",
+		"a\nb", "a,b", "\x7f", "\xff", "a\x80", "\xc0\xaf",
+		"\xed\xa0\x80",
 		/* 65 characters */
 		"abcdefghijklmnopqrstuvwxyz"
 		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-",
@@ -2260,8 +2563,8 @@ test_wire_op_lookup_and_name_round_trip(void **state)
 {
 	static const char *const names[] = {
 		"unknown", "hello", "pub", "sub", "req", "unsub", "replay",
-		"ping", "stats", "conns", "welcome", "ack", "err", "msg", "lag", "end",
-		"pong", "bye"
+		"ping", "stats", "conns", "welcome", "ack", "err", "msg", "lag",
+		"end", "pong", "bye"
 	};
 	int	op;
 
@@ -2661,6 +2964,74 @@ test_wire_msg_with_empty_fields_and_negative_ts_decodes(void **state)
 }
 
 /* 15 tail pairs make 16 with sid: the prefix switches to map16. */
+/* wire_msg_tail_size is exact across every header width and option. */
+static void
+test_wire_msg_tail_size_is_exact(void **state)
+{
+	static const uint32_t	 lens[] = { 0, 1, 31, 32, 255, 256, 65535,
+				    65536, 70000 };
+	static char		 big[70000];
+	struct wire_msg		 m;
+	char			*buf;
+	uint32_t		 pairs;
+	size_t			 i, opt;
+
+	(void)state;
+	memset(big, 'x', sizeof(big));
+	for (i = 0; i < nitems(lens); i++) {
+		for (opt = 0; opt < 8; opt++) {
+			memset(&m, 0, sizeof(m));
+			m.eid.ptr = "1700000000000-12";
+			m.eid.len = 16;
+			m.from.ptr = m.to.ptr = big;
+			m.from.len = lens[i] > 64 ? 64 : lens[i];
+			m.to.len = 3;
+			m.kind.ptr = "msg";
+			m.kind.len = 3;
+			m.agent.ptr = m.session.ptr = m.model.ptr = big;
+			m.agent.len = lens[i] > 256 ? 256 : lens[i];
+			m.session.len = 32;
+			m.body.ptr = big;
+			m.body.len = lens[i];
+			m.body_is_str = (opt & 1) != 0;
+			if (opt & 2) {
+				m.pattern.ptr = big;
+				m.pattern.len = lens[i] > 1024 ? 1024 : lens[i];
+			}
+			if (opt & 4) {
+				m.hdr.ptr = "\x81\xa1k\xa1v";
+				m.hdr.len = 5;
+			}
+			buf = malloc(wire_msg_tail_bound(&m));
+			assert_non_null(buf);
+			assert_int_equal(wire_msg_tail_size(&m),
+			    wire_msg_tail_write(buf, &m, &pairs));
+			free(buf);
+		}
+	}
+}
+
+/* A welcome cut to fit says so; a whole one does not carry the key. */
+static void
+test_wire_enc_welcome_truncated_flag(void **state)
+{
+	struct wt		*t = *state;
+	static const char *const tracts[] = { "internal" };
+	const msgpack_object	*m;
+
+	assert_int_equal(wire_enc_welcome(&t->sb, false, 0, 1, 4096, tracts,
+	    nitems(tracts), true), 0);
+	m = decode_only_frame(t, &t->sb);
+	assert_non_null(field(m, "truncated"));
+	assert_int_equal(field(m, "truncated")->type, MSGPACK_OBJECT_BOOLEAN);
+	assert_true(field(m, "truncated")->via.boolean);
+	msgpack_sbuffer_clear(&t->sb);
+	assert_int_equal(wire_enc_welcome(&t->sb, false, 0, 1, 4096, tracts,
+	    nitems(tracts), false), 0);
+	m = decode_only_frame(t, &t->sb);
+	assert_null(wire_map_get(m, "truncated"));
+}
+
 static void
 test_wire_msg_prefix_uses_map16_past_15_pairs(void **state)
 {
@@ -2736,20 +3107,28 @@ main(void)
 		T(test_wire_parse_sub_edge_values_are_accepted),
 		T(test_wire_parse_req_n_huge_saturates_to_int64_max),
 		T(test_wire_parse_unsub_replay_ping_stats),
+		T(test_wire_parse_conns_takes_only_an_id),
 		T(test_wire_parse_nil_is_absent_for_optional_fields),
 		T(test_wire_parse_unknown_keys_are_ignored),
 		T(test_wire_parse_wrong_field_is_bad_request_with_id),
 		T(test_wire_parse_missing_op_is_bad_request),
 		T(test_wire_parse_unknown_op_is_unknown_op_with_id),
 		T(test_wire_parse_server_op_from_client_is_unknown_op),
+		T(test_wire_parse_client_ops_are_hello_to_conns),
 		T(test_wire_parse_id_of_wrong_type_is_bad_request),
 		T(test_wire_parse_root_not_a_map_is_bad_request),
+		T(test_wire_parse_invalid_utf8_is_bad_request_naming_the_field),
+		T(test_wire_parse_utf8_text_is_accepted_in_every_text_field),
+		T(test_wire_parse_1_mib_str_body_is_checked_to_its_last_byte),
+		T(test_wire_parse_utf8_applies_to_text_fields_only),
 		T(test_wire_tract_name_ok_follows_the_spec_pattern),
 		T(test_wire_tract_reserved_is_a_leading_dollar),
 		T(test_wire_demand_add_saturates_at_int64_max),
 		T(test_wire_code_names_are_the_spec_error_codes),
 		T(test_wire_op_lookup_and_name_round_trip),
 		T(test_wire_enc_welcome_has_every_field),
+		T(test_wire_enc_welcome_truncated_flag),
+		T(test_wire_msg_tail_size_is_exact),
 		T(test_wire_enc_ack_and_ack_pub_have_every_field),
 		T(test_wire_enc_err_carries_id_only_when_given),
 		T(test_wire_enc_pong_lag_end_bye_have_every_field),
