@@ -414,7 +414,6 @@ void
 conn_send_msg(struct conn *c, uint64_t sid, struct msg *m)
 {
 	unsigned char	 pre[WIRE_PREFIX_MAX];
-	char		*p;
 	size_t		 n;
 
 	if (c->flags & (CONN_CLOSING | CONN_DOOMED))
@@ -422,10 +421,7 @@ conn_send_msg(struct conn *c, uint64_t sid, struct msg *m)
 	n = wire_msg_prefix(pre, m->tail_pairs, m->tail_len, sid);
 	if (m->tail_len <= CONN_COPY_MAX) {
 		/* Copying a small tail is cheaper than a reference chain. */
-		p = outq_reserve(c->oq, n + m->tail_len);
-		memcpy(p, pre, n);
-		memcpy(p + n, m->tail, m->tail_len);
-		outq_commit(c->oq, n + m->tail_len);
+		outq_add2(c->oq, pre, n, m->tail, m->tail_len);
 	} else
 		outq_add_ref(c->oq, pre, n, m->tail, m->tail_len,
 		    conn_msg_cleanup, msg_ref(m));

@@ -41,6 +41,7 @@ struct outq {
 	size_t			 wlen;
 	size_t			 wcap;
 	struct evbuffer		*out;
+	size_t			 olen;		/* bytes in out, kept here */
 	size_t			 head_left;
 	struct outq_slot	*slots;		/* ring */
 	size_t			 scap;
@@ -111,19 +112,19 @@ outq_free(struct outq *q)
 size_t
 outq_len(const struct outq *q)
 {
-	return (evbuffer_get_length(q->out) + q->wlen + q->held);
+	return (q->olen + q->wlen + q->held);
 }
 
 size_t
 outq_unwritten(const struct outq *q)
 {
-	return (evbuffer_get_length(q->out) + q->wlen);
+	return (q->olen + q->wlen);
 }
 
 bool
 outq_wants_write(const struct outq *q)
 {
-	return (evbuffer_get_length(q->out) > 0);
+	return (q->olen > 0);
 }
 
 size_t
@@ -182,6 +183,17 @@ outq_add(struct outq *q, const void *p, size_t len)
 	q->wlen += len;
 }
 
+void
+outq_add2(struct outq *q, const void *a, size_t alen, const void *b,
+    size_t blen)
+{
+	char	*p = outq_reserve(q, alen + blen);
+
+	memcpy(p, a, alen);
+	memcpy(p + alen, b, blen);
+	outq_commit(q, alen + blen);
+}
+
 /* Moves wbuf behind out: what comes next must follow both. */
 static void
 outq_wbuf_to_out(struct outq *q)
@@ -189,6 +201,7 @@ outq_wbuf_to_out(struct outq *q)
 	if (q->wlen == 0)
 		return;
 	outq_evadd(q->out, q->wbuf, q->wlen);
+	q->olen += q->wlen;
 	q->wlen = 0;
 }
 
@@ -204,6 +217,7 @@ outq_add_ref(struct outq *q, const void *pre, size_t prelen, const void *tail,
 	} else {
 		outq_wbuf_to_out(q);
 		b = q->out;
+		q->olen += prelen + len;
 	}
 	outq_evadd(b, pre, prelen);
 	xcheck(evbuffer_add_reference(b, tail, len, cleanup, arg), len);
@@ -240,6 +254,7 @@ outq_pop_head(struct outq *q, const void *frame, size_t len)
 {
 	struct outq_slot	*s = outq_slot(q, 0);
 	struct evbuffer		*after = s->after;
+	size_t			 alen;
 
 	s->after = NULL;
 	q->shead = (q->shead + 1) % q->scap;
@@ -250,9 +265,11 @@ outq_pop_head(struct outq *q, const void *frame, size_t len)
 		q->wlen += len;
 		return;
 	}
-	q->held -= evbuffer_get_length(after);
+	alen = evbuffer_get_length(after);
+	q->held -= alen;
 	outq_wbuf_to_out(q);
 	outq_evadd(q->out, frame, len);
+	q->olen += len + alen;
 	xcheck(evbuffer_add_buffer(q->out, after), 0);
 	evbuffer_free(after);
 }
@@ -319,7 +336,7 @@ outq_flush(struct outq *q)
 
 	if (q->wlen == 0)
 		return (0);
-	if (evbuffer_get_length(q->out) == 0) {
+	if (q->olen == 0) {
 		n = write(q->fd, q->wbuf, q->wlen);
 		if (n == -1 && errno != EAGAIN && errno != EINTR)
 			return (-1);
@@ -329,9 +346,12 @@ outq_flush(struct outq *q)
 			q->head_left = outq_wbuf_boundary(q, (size_t)n) -
 			    (size_t)n;
 			outq_evadd(q->out, q->wbuf + n, q->wlen - (size_t)n);
+			q->olen += q->wlen - (size_t)n;
 		}
-	} else
+	} else {
 		outq_evadd(q->out, q->wbuf, q->wlen);
+		q->olen += q->wlen;
+	}
 	q->wlen = 0;
 	if (q->wcap > OUTQ_BUF_KEEP) {
 		free(q->wbuf);
@@ -391,7 +411,8 @@ outq_write(struct outq *q)
 		return (errno == EAGAIN || errno == EINTR ? 0 : -1);
 	outq_advance(q, (size_t)n);
 	evbuffer_drain(q->out, (size_t)n);
-	if (evbuffer_get_length(q->out) == 0 && q->wlen > 0)
+	q->olen -= (size_t)n;
+	if (q->olen == 0 && q->wlen > 0)
 		return (outq_flush(q));		/* out was in its way */
 	return (0);
 }
@@ -404,7 +425,8 @@ outq_cut(struct outq *q)
 	outq_drop_slots(q);
 	q->wlen = 0;
 	if (q->head_left == 0) {
-		evbuffer_drain(q->out, evbuffer_get_length(q->out));
+		evbuffer_drain(q->out, q->olen);
+		q->olen = 0;
 		return;
 	}
 	if ((keep = evbuffer_new()) == NULL)
@@ -413,4 +435,5 @@ outq_cut(struct outq *q)
 	    (int)q->head_left ? 0 : -1, q->head_left);
 	evbuffer_free(q->out);
 	q->out = keep;
+	q->olen = q->head_left;
 }

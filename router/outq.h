@@ -44,6 +44,9 @@ void		 outq_add(struct outq *, const void *p, size_t len);
  */
 void		*outq_reserve(struct outq *, size_t n);
 void		 outq_commit(struct outq *, size_t n);
+/* Appends a frame made of two copied parts (a msg's prefix and tail). */
+void		 outq_add2(struct outq *, const void *a, size_t alen,
+		    const void *b, size_t blen);
 /*
  * Appends a frame made of a copied prefix and a tail added by reference:
  * cleanup(tail, len, arg) runs once when the tail is no longer needed.

@@ -38,18 +38,30 @@ struct pub_ticket {
 static struct pub_ticket	*pub_pool;
 static size_t			 pub_pool_len;
 
+/*
+ * The ticket an append would take, left in the pool: most appends settle
+ * at once, and then nothing was taken (pub_ticket_take when pending).
+ */
 static struct pub_ticket *
-pub_ticket_get(void)
+pub_ticket_peek(void)
 {
 	struct pub_ticket	*tk;
 
-	if ((tk = pub_pool) != NULL) {
-		pub_pool = tk->next;
-		pub_pool_len--;
-	} else
+	if (pub_pool == NULL) {
 		tk = xmalloc(sizeof(*tk));
+		tk->next = NULL;
+		pub_pool = tk;
+		pub_pool_len++;
+	}
+	return (pub_pool);
+}
+
+static void
+pub_ticket_take(struct pub_ticket *tk)
+{
+	pub_pool = tk->next;
+	pub_pool_len--;
 	tk->c = NULL;
-	return (tk);
 }
 
 static void
@@ -139,18 +151,19 @@ static enum pub_status
 pub_log(struct server *srv, const struct wire_msg *f, const struct eid *eid,
     struct pub_result *res)
 {
-	struct pub_ticket	*tk = pub_ticket_get();
+	struct pub_ticket	*tk = pub_ticket_peek();
 	struct es_event		 ev;
 	int			 rc;
 
 	pub_event(f, eid, &ev);
-	memcpy(tk->eid, res->eid, sizeof(tk->eid));
 	rc = es_append(server_es(srv), &ev, pub_settled, tk, &res->stored);
 	if (rc == ES_PENDING) {
+		/* The callback comes later, from the loop: take it now. */
+		pub_ticket_take(tk);
+		memcpy(tk->eid, res->eid, sizeof(tk->eid));
 		res->ticket = tk;
 		return (PUB_PENDING);
 	}
-	pub_ticket_put(tk);
 	if (rc == -1) {
 		counter_inc(COUNTER_STORE_REFUSED);
 		res->code = WIRE_STORE_UNAVAILABLE;
@@ -174,6 +187,7 @@ pub_publish(struct server *srv, struct tract *t, struct wire_msg *f,
 	enum pub_status	 st = PUB_DONE;
 	struct msg	*m;
 	struct eid	 eid;
+	size_t		 limit;
 
 	res->stored = ES_STORED_NONE;
 	res->ticket = NULL;
@@ -183,9 +197,10 @@ pub_publish(struct server *srv, struct tract *t, struct wire_msg *f,
 	 * eid is not set yet: count its longest form). A valid pub always
 	 * fits, hello's labels being bounded: this is a safety net.
 	 */
-	if (wire_msg_tail_size(f) + EID_STR_MAX + 1 + WIRE_PREFIX_MAX -
-	    WIRE_HDR_LEN > (size_t)server_config(srv)->max_frame +
-	    WIRE_OUT_SLACK) {
+	limit = (size_t)server_config(srv)->max_frame + WIRE_OUT_SLACK +
+	    WIRE_HDR_LEN - EID_STR_MAX - 1 - WIRE_PREFIX_MAX;
+	/* The cheap bound first; the exact size only near the limit. */
+	if (wire_msg_tail_bound(f) > limit && wire_msg_tail_size(f) > limit) {
 		res->code = WIRE_LIMIT;
 		res->why = "message too large: its msg frame would exceed "
 		    "max_frame + 1024";

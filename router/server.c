@@ -37,60 +37,6 @@ static void	server_signal_cb(evutil_socket_t, short, void *);
 static void	server_hup_cb(evutil_socket_t, short, void *);
 static void	server_drain_cb(evutil_socket_t, short, void *);
 
-struct event_base *
-server_base(const struct server *srv)
-{
-	return (srv->base);
-}
-
-const struct config *
-server_config(const struct server *srv)
-{
-	return (srv->cfg);
-}
-
-struct es *
-server_es(const struct server *srv)
-{
-	return (srv->es);
-}
-
-struct tract_reg *
-server_tracts(const struct server *srv)
-{
-	return (srv->tracts);
-}
-
-struct eid_gen *
-server_eids(struct server *srv)
-{
-	return (&srv->eids);
-}
-
-struct wire_decoder *
-server_decoder(struct server *srv)
-{
-	return (&srv->dec);
-}
-
-bool
-server_draining(const struct server *srv)
-{
-	return (srv->draining != 0);
-}
-
-unsigned
-server_nconns(const struct server *srv)
-{
-	return (srv->nconns);
-}
-
-struct server_conns *
-server_conn_list(struct server *srv)
-{
-	return (&srv->conns);
-}
-
 /* libevent's own messages, through the router's log. */
 static void
 server_event_log(int severity, const char *msg)

@@ -60,15 +60,60 @@ int		 server_init(struct server *, const struct config *,
 int		 server_run(struct server *);
 void		 server_free(struct server *);
 
-struct event_base *server_base(const struct server *);
-const struct config *server_config(const struct server *);
-struct es	*server_es(const struct server *);
-struct tract_reg *server_tracts(const struct server *);
-struct eid_gen	*server_eids(struct server *);
-struct wire_decoder *server_decoder(struct server *);
-bool		 server_draining(const struct server *);
-unsigned	 server_nconns(const struct server *);
-struct server_conns *server_conn_list(struct server *);
+/* Accessors, inline: the hot path reads the config and the log per frame. */
+static inline struct event_base *
+server_base(const struct server *srv)
+{
+	return (srv->base);
+}
+
+static inline const struct config *
+server_config(const struct server *srv)
+{
+	return (srv->cfg);
+}
+
+static inline struct es *
+server_es(const struct server *srv)
+{
+	return (srv->es);
+}
+
+static inline struct tract_reg *
+server_tracts(const struct server *srv)
+{
+	return (srv->tracts);
+}
+
+static inline struct eid_gen *
+server_eids(struct server *srv)
+{
+	return (&srv->eids);
+}
+
+static inline struct wire_decoder *
+server_decoder(struct server *srv)
+{
+	return (&srv->dec);
+}
+
+static inline bool
+server_draining(const struct server *srv)
+{
+	return (srv->draining != 0);
+}
+
+static inline unsigned
+server_nconns(const struct server *srv)
+{
+	return (srv->nconns);
+}
+
+static inline struct server_conns *
+server_conn_list(struct server *srv)
+{
+	return (&srv->conns);
+}
 
 /* conn.c: a new connection joins the set; returns its id. */
 uint64_t	 server_conn_add(struct server *, struct conn *);

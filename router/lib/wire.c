@@ -500,7 +500,8 @@ wire_get_str(const msgpack_object *v, struct wire_str *out, size_t max,
 }
 
 /* A str that must also be UTF-8 text (SPEC: else bad_request). */
-static int
+/* Out of line: kept out of the per-key parsers of the hot path. */
+static __attribute__((noinline)) int
 wire_get_text(const msgpack_object *v, struct wire_str *out, size_t max,
     const char *bad, const char *bad_utf8, const char **why)
 {
@@ -571,6 +572,21 @@ wire_get_pri(const msgpack_object *v, struct wire_req *req, const char **why)
 	return (0);
 }
 
+/* A str body: the one check that reads the body (ADR 0014). */
+static __attribute__((noinline)) int
+wire_get_str_body(const msgpack_object *v, struct wire_req *req,
+    const char **why)
+{
+	if (!utf8_valid(v->via.str.ptr, v->via.str.size)) {
+		*why = "body is not valid UTF-8";
+		return (-1);
+	}
+	req->body_is_str = true;	/* a later body key wins */
+	req->body.ptr = v->via.str.size > 0 ? v->via.str.ptr : "";
+	req->body.len = v->via.str.size;
+	return (0);
+}
+
 static int
 wire_get_body(const msgpack_object *v, struct wire_req *req, const char **why)
 {
@@ -578,15 +594,7 @@ wire_get_body(const msgpack_object *v, struct wire_req *req, const char **why)
 	case MSGPACK_OBJECT_NIL:
 		return (0);
 	case MSGPACK_OBJECT_STR:
-		/* The one check that reads the body: ADR 0014 has its cost. */
-		if (!utf8_valid(v->via.str.ptr, v->via.str.size)) {
-			*why = "body is not valid UTF-8";
-			return (-1);
-		}
-		req->body_is_str = true;	/* a later body key wins */
-		req->body.ptr = v->via.str.size > 0 ? v->via.str.ptr : "";
-		req->body.len = v->via.str.size;
-		return (0);
+		return (wire_get_str_body(v, req, why));
 	case MSGPACK_OBJECT_BIN:
 		req->body_is_str = false;	/* a later body key wins */
 		req->body.ptr = v->via.bin.size > 0 ? v->via.bin.ptr : "";
@@ -599,7 +607,8 @@ wire_get_body(const msgpack_object *v, struct wire_req *req, const char **why)
 }
 
 /* hdr: a map of at most 32 entries, name keys, str values <= 1024 bytes. */
-static int
+/* Out of line: kept out of the per-key parsers of the hot path. */
+static __attribute__((noinline)) int
 wire_get_hdr(const msgpack_object *v, struct wire_req *req, const char **why)
 {
 	const msgpack_object_kv	*kv;
