@@ -148,6 +148,15 @@ eid_gen_init(struct eid_gen *g, const struct eid *floor)
 	g->prefix_len = 0;
 }
 
+void
+eid_gen_raise(struct eid_gen *g, const struct eid *floor)
+{
+	if (eid_cmp(floor, &g->last) <= 0)
+		return;
+	g->last = *floor;
+	g->prefix_len = 0;
+}
+
 /*
  * g->last only grows: a later clock starts a new millisecond at seq 0, a
  * clock that stands still or steps back counts seq up under the last

@@ -42,6 +42,11 @@ struct eid	eid_succ(const struct eid *e);
 
 /* Starts a generator whose ids are all strictly greater than *floor. */
 void		eid_gen_init(struct eid_gen *, const struct eid *floor);
+/*
+ * Moves the floor up to *floor if it is higher (a log that came back
+ * holding later ids): later ids are all greater than it.
+ */
+void		eid_gen_raise(struct eid_gen *, const struct eid *floor);
 /* The next id: > every earlier one, ms = max(now_ms, last ms). */
 struct eid	eid_next(struct eid_gen *, uint64_t now_ms);
 /*

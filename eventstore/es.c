@@ -47,10 +47,8 @@ es_open(const struct es_config *cfg, char **cause)
 {
 	if (cfg->backend != NULL)
 		return (es_open_backend(cfg->backend, cfg, cause));
-	if (cfg->redis_url != NULL) {
-		es_cause(cause, "redis backend not built yet");
-		return (NULL);
-	}
+	if (cfg->redis_url != NULL)
+		return (es_open_backend(&es_redis_backend, cfg, cause));
 	return (es_open_backend(&es_mem_backend, cfg, cause));
 }
 
@@ -226,4 +224,12 @@ es_state_name(enum es_state state)
 		return ("resync");
 	}
 	return ("unknown");
+}
+
+int
+es_flush(struct es *es, es_flush_cb *cb, void *arg)
+{
+	if (es->closing || es->b->flush == NULL)
+		return (0);
+	return (es->b->flush(es->be, cb, arg));
 }

@@ -77,6 +77,7 @@ es_event_new(const struct es_event *proto)
 	ev->ts_us = proto->ts_us;
 	ev->pri = proto->pri;
 	ev->body_is_str = proto->body_is_str;
+	ev->body_kind_unknown = proto->body_kind_unknown;
 
 	/* The bytes start right after the struct; chars need no alignment. */
 	p = (char *)(ev + 1);

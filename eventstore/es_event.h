@@ -28,6 +28,11 @@ struct es_event {
 	int64_t		 ts_us;		/* unix microseconds */
 	double		 pri;
 	bool		 body_is_str;	/* the publisher sent body as str */
+	/*
+	 * Read back from Redis, whose entries keep no such flag (SPEC names
+	 * the fields): the reader decides str or bin from the bytes.
+	 */
+	bool		 body_kind_unknown;
 	union {
 		struct {
 			struct es_bytes	 from;

@@ -56,6 +56,11 @@ struct es_backend {
 	void		 (*first_eid)(void *, struct eid *);
 	/* Fills every counter of *out except backend, which the front sets. */
 	void		 (*stats)(void *, struct es_stats *);
+	/*
+	 * As es_flush; NULL for a backend with nothing to write elsewhere
+	 * (the front answers 0).
+	 */
+	int		 (*flush)(void *, es_flush_cb *, void *);
 };
 
 /* The memory ring as a backend: the embedded log (es_mem.c). */
@@ -112,6 +117,9 @@ int		 es_mem_read(struct es_mem *, const struct es_query *,
  * NUL-terminated) and is valid until the next push, pop or free.
  */
 bool		 es_mem_peek(struct es_mem *, struct es_event *view);
+/* Like es_mem_peek, for the i-th oldest event (i < depth). */
+bool		 es_mem_peek_at(struct es_mem *, size_t i,
+		    struct es_event *view);
 /* Removes the oldest event, not counted as dropped; false when empty. */
 bool		 es_mem_pop(struct es_mem *);
 /* Events held now. */
@@ -124,5 +132,66 @@ void		 es_mem_last_eid(struct es_mem *, struct eid *);
 void		 es_mem_first_eid(struct es_mem *, struct eid *);
 /* Pushes accepted, dropped and refused, depth and bytes, into *out. */
 void		 es_mem_stats(struct es_mem *, struct es_stats *);
+
+/*
+ * The Redis backend (es_redis.c) talks to Redis through a transport: hiredis'
+ * async API on the router's event base (es_hiredis.c), or a fake in the
+ * state machine's unit tests. Replies are hiredis' redisReply (a plain
+ * struct a fake can build), borrowed for the callback's duration.
+ */
+struct redisReply;
+
+/* Where Redis is: a Unix socket path, or a host, port and database. */
+struct es_redis_addr {
+	char	*path;		/* unix:///path, or NULL */
+	char	*host;		/* redis://host:port/db, or NULL */
+	int	 port;
+	int	 db;
+};
+
+/* Parses unix:///PATH or redis://HOST[:PORT][/DB]; -1 with *cause. */
+int		 es_redis_addr_parse(const char *url, struct es_redis_addr *,
+		    char **cause);
+void		 es_redis_addr_free(struct es_redis_addr *);
+
+/* A command's reply, once; r is NULL when the link went before it. */
+typedef void	es_reply_fn(void *arg, struct redisReply *r);
+/* The link came up (up 1), or failed or was lost (up 0, why), once each. */
+typedef void	es_link_fn(void *arg, int up, const char *why);
+
+struct es_transport {
+	/*
+	 * Starts connecting on base. link(arg, 1, NULL) once connected, then
+	 * link(arg, 0, why) once if the link fails or is lost (also when it
+	 * never came up). Returns the link, or NULL with *cause (no callback).
+	 */
+	void		*(*open)(struct event_base *, const struct es_redis_addr *,
+			    es_link_fn *, void *arg, char **cause);
+	/*
+	 * Sends argv; fn(arg, reply) runs once, later. Returns 0, or -1 when
+	 * it cannot be sent (fn never runs).
+	 */
+	int		 (*command)(void *link, int argc, const char **argv,
+			    const size_t *argvlen, es_reply_fn *fn, void *arg);
+	/*
+	 * Closes the link: every fn still pending runs once with NULL (now,
+	 * or from the loop when called inside a reply); link is not called.
+	 */
+	void		 (*close)(void *link);
+	/*
+	 * Blocking, for es_open only: the last entry id of key (zero when
+	 * the stream is empty or absent). -1 with *why when Redis does not
+	 * answer within timeout_ms.
+	 */
+	int		 (*last_id)(const struct es_redis_addr *, const char *key,
+			    unsigned timeout_ms, struct eid *out, char **why);
+};
+
+extern const struct es_transport es_hiredis_transport;
+/* The Redis log with the memory ring as its fallback (es_redis.c). */
+extern const struct es_backend es_redis_backend;
+/* es_redis_backend's open over another transport (the unit tests'). */
+void		*es_redis_open_with(struct es *front, const struct es_config *,
+		    const struct es_transport *, char **cause);
 
 #endif

@@ -340,6 +340,7 @@ es_rec_view(const struct es_slot *s, struct es_event *view)
 	view->ts_us = r->ts_us;
 	view->pri = r->pri;
 	view->body_is_str = r->body_is_str;
+	view->body_kind_unknown = false;
 	for (i = 0; i < ES_EVENT_NFIELDS; i++) {
 		f = &view->field[i];
 		f->ptr = NULL;
@@ -632,6 +633,15 @@ es_mem_peek(struct es_mem *m, struct es_event *view)
 	if (m->count == 0)
 		return (false);
 	es_rec_view(&m->v[m->head], view);
+	return (true);
+}
+
+bool
+es_mem_peek_at(struct es_mem *m, size_t i, struct es_event *view)
+{
+	if (i >= m->count)
+		return (false);
+	es_rec_view(es_mem_slot(m, i), view);
 	return (true);
 }
 

@@ -95,6 +95,11 @@ typedef void	es_read_cb(void *arg, struct es_event **evs,
  * backend starts in another state than direct; never from es_close.
  */
 typedef void	es_state_cb(void *arg, enum es_state state, const char *why);
+/*
+ * Called once when every event held in memory has reached the primary log
+ * (status 0), or when the store closes first (status -1).
+ */
+typedef void	es_flush_cb(void *arg, int status);
 
 struct es_config {
 	size_t			 mem_max_events;	/* ring capacity, >= 1 */
@@ -130,6 +135,9 @@ struct es_stats {
 	uint64_t	 depth;		/* events the ring holds now */
 	uint64_t	 bytes;		/* body bytes the ring holds now */
 	uint64_t	 fallback_depth;	/* ring events not yet in Redis */
+	uint64_t	 resyncs;	/* write-backs of the ring begun */
+	uint64_t	 duplicates;	/* ring events Redis already held */
+	uint64_t	 conflicts;	/* could not go in order: side stream */
 	enum es_state	 state;		/* as es_get_state */
 };
 
@@ -199,5 +207,11 @@ enum es_state	 es_get_state(struct es *);
 void		 es_set_state_cb(struct es *, es_state_cb *cb, void *arg);
 /* The name of a state: "direct", "fallback", "resync". */
 const char	*es_state_name(enum es_state);
+/*
+ * Asks to be told when nothing waits in memory for the primary log (the
+ * drain hands the ring to Redis). Returns 0 when nothing waits now (no
+ * callback), or ES_PENDING when cb will run once, later.
+ */
+int		 es_flush(struct es *, es_flush_cb *cb, void *arg);
 
 #endif

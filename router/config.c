@@ -156,7 +156,7 @@ static const struct config_key config_keys[] = {
 	  CONFIG_FIELD(breaker_half_open_max), .min = 1, .max = UINT_MAX,
 	  .def = "1" },
 	{ .name = "redis", .kind = CONFIG_STRING, CONFIG_FIELD(redis),
-	  .check = config_check_redis, .flags = CONFIG_UNBUILT },
+	  .check = config_check_redis },
 	{ .name = "redis_prefix", .kind = CONFIG_STRING,
 	  CONFIG_FIELD(redis_prefix), .def = "callosum:",
 	  .check = config_check_nonempty },

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "router/lib/utf8.h"
 #include "router/msg.h"
 #include "router/xmalloc.h"
 
@@ -84,7 +85,9 @@ msg_from_event(const struct es_event *ev)
 	f.model = msg_str(&ev->model);
 	f.ts_us = ev->ts_us;
 	f.body = msg_str(&ev->body);
-	f.body_is_str = ev->body_is_str;
+	/* From Redis: str when it is UTF-8 (a str body always was). */
+	f.body_is_str = ev->body_kind_unknown ?
+	    utf8_valid(ev->body.ptr, ev->body.len) : ev->body_is_str;
 	f.pattern = msg_str(&ev->pattern);
 	f.hdr = msg_str(&ev->hdr);
 	return (msg_new(&f, &ev->eid));

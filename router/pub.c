@@ -135,6 +135,7 @@ pub_event(const struct wire_msg *f, const struct eid *eid,
 	ev->ts_us = f->ts_us;
 	ev->pri = f->pri;
 	ev->body_is_str = f->body_is_str;
+	ev->body_kind_unknown = false;
 	ev->from = pub_bytes(&f->from);
 	ev->to = pub_bytes(&f->to);
 	ev->kind = pub_bytes(&f->kind);

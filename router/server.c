@@ -61,12 +61,27 @@ server_event_log(int severity, const char *msg)
 		log_msg(level, "libevent", "msg=\"%s\"", msg);
 }
 
+/*
+ * One line per change of the log's state. A log that comes back may hold
+ * later ids than ours (written by an earlier run while we started without
+ * it): ids go on above them.
+ */
 static void
 server_es_state_cb(void *arg, enum es_state state, const char *why)
 {
-	(void)arg;
-	log_info("eventlog_state", "state=%s why=%s", es_state_name(state),
-	    why ? why : "-");
+	struct server	*srv = arg;
+	struct eid	 last;
+
+	if (state == ES_STATE_FALLBACK)
+		log_warn("eventlog_state", "state=%s why=\"%s\"",
+		    es_state_name(state), why ? why : "-");
+	else
+		log_info("eventlog_state", "state=%s why=\"%s\"",
+		    es_state_name(state), why ? why : "-");
+	if (srv->es != NULL) {
+		es_last_eid(srv->es, &last);
+		eid_gen_raise(&srv->eids, &last);
+	}
 }
 
 static int

@@ -387,13 +387,14 @@ HARNESS_TEST(test_conns_lists_every_connection)
 }
 
 /*
- * --redis, --http, --webhook and their config keys are refused until they
- * are built: exit 64, "not available yet".
+ * --http, --webhook and their config keys are refused until they are
+ * built: exit 64, "not available yet". A --redis URL that cannot be
+ * parsed: exit 64 too.
  */
 
 static void
-expect_not_available(const char *what, const char *config,
-    const char *flag, const char *value)
+expect_exit_64(const char *what, const char *config, const char *flag,
+    const char *value, const char *says)
 {
 	struct harness		*h = harness_new();
 	struct harness_proc	*p;
@@ -416,26 +417,36 @@ expect_not_available(const char *what, const char *config,
 	if (code != 64)
 		HFAIL("%s: want exit 64, got %d\nstderr: %s", what, code,
 		    harness_proc_stderr(p));
-	if (strstr(harness_proc_stderr(p), "not available yet") == NULL)
-		HFAIL("%s: stderr does not say \"not available yet\": %s",
-		    what, harness_proc_stderr(p));
+	if (strstr(harness_proc_stderr(p), says) == NULL)
+		HFAIL("%s: stderr does not say \"%s\": %s", what, says,
+		    harness_proc_stderr(p));
 	if (harness_sock_accepts(harness_sock(h)))
 		HFAIL("%s: something listens on the socket", what);
 }
 
-HARNESS_TEST(test_redis_http_webhook_exit_64_not_available_yet)
+#define NA	"not available yet"
+#define BADURL	"not unix:///PATH or redis://HOST[:PORT][/DB]"
+
+HARNESS_TEST(test_http_webhook_exit_64_not_available_yet)
 {
 	(void)state;
-	expect_not_available("--redis", NULL, "--redis",
-	    "unix:///tmp/callosum-redis.sock");
-	expect_not_available("--http", NULL, "--http", "127.0.0.1:9464");
-	expect_not_available("--webhook", NULL, "--webhook",
-	    "http://127.0.0.1:9/hook");
-	expect_not_available("redis =", "redis = redis://127.0.0.1:6379\n",
-	    NULL, NULL);
-	expect_not_available("http =", "http = 127.0.0.1:9464\n", NULL, NULL);
-	expect_not_available("webhook =", "webhook = http://127.0.0.1:9/hook\n",
-	    NULL, NULL);
+	expect_exit_64("--http", NULL, "--http", "127.0.0.1:9464", NA);
+	expect_exit_64("--webhook", NULL, "--webhook",
+	    "http://127.0.0.1:9/hook", NA);
+	expect_exit_64("http =", "http = 127.0.0.1:9464\n", NULL, NULL, NA);
+	expect_exit_64("webhook =", "webhook = http://127.0.0.1:9/hook\n",
+	    NULL, NULL, NA);
+}
+
+HARNESS_TEST(test_redis_url_that_cannot_be_parsed_exits_64)
+{
+	(void)state;
+	expect_exit_64("--redis port", NULL, "--redis",
+	    "redis://127.0.0.1:99999", BADURL);
+	expect_exit_64("--redis db", NULL, "--redis", "redis://h:6379/x",
+	    BADURL);
+	expect_exit_64("redis =", "redis = redis://:6379\n", NULL, NULL,
+	    BADURL);
 }
 
 /*
@@ -643,7 +654,9 @@ main(void)
 		    test_memlog_keeps_the_newest_within_memlog_max_bytes),
 		HARNESS_UNIT_TEST(test_conns_lists_every_connection),
 		HARNESS_UNIT_TEST(
-		    test_redis_http_webhook_exit_64_not_available_yet),
+		    test_http_webhook_exit_64_not_available_yet),
+		HARNESS_UNIT_TEST(
+		    test_redis_url_that_cannot_be_parsed_exits_64),
 		HARNESS_UNIT_TEST(
 		    test_invalid_utf8_in_a_str_body_is_bad_request),
 		HARNESS_UNIT_TEST(test_invalid_utf8_in_a_bin_body_is_delivered),

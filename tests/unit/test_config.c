@@ -225,6 +225,7 @@ test_config_set_sets_every_key(void **state)
 	set_ok(&c, "breaker_failure_threshold", "10");
 	set_ok(&c, "breaker_reset_timeout_ms", "1500");
 	set_ok(&c, "breaker_half_open_max", "3");
+	set_ok(&c, "redis", "unix:///run/redis/redis.sock");
 	set_ok(&c, "redis_prefix", "app:");
 	set_ok(&c, "redis_maxlen", "18446744073709551615");
 	set_ok(&c, "redis_timeout_ms", "250");
@@ -260,7 +261,7 @@ test_config_set_sets_every_key(void **state)
 	assert_int_equal(c.breaker_failure_threshold, 10);
 	assert_int_equal(c.breaker_reset_timeout_ms, 1500);
 	assert_int_equal(c.breaker_half_open_max, 3);
-	assert_null(c.redis);	/* not available yet: see below */
+	assert_string_equal(c.redis, "unix:///run/redis/redis.sock");
 	assert_string_equal(c.redis_prefix, "app:");
 	assert_true(c.redis_maxlen == UINT64_MAX);
 	assert_int_equal(c.redis_timeout_ms, 250);
@@ -934,8 +935,6 @@ test_config_bad_command_lines_are_usage_errors(void **state)
 		  "--webhook: not an http:// or https:// URL: 'ftp://h/'" },
 		{ 2, { "callosumd", "--http=127.0.0.1:9090" },
 		  "--http: not available yet in callosumd " CALLOSUM_VERSION },
-		{ 3, { "callosumd", "--redis", "redis://127.0.0.1:6379" },
-		  "--redis: not available yet in callosumd " CALLOSUM_VERSION },
 		{ 2, { "callosumd", "--webhook=https://example.com/hook" },
 		  "--webhook: not available yet in callosumd "
 		  CALLOSUM_VERSION },
@@ -1032,9 +1031,6 @@ test_config_help_marks_unbuilt_flags_not_available(void **state)
 	/* 25 blanks: the help column. */
 #define NEXT	"                         "
 	static const char	*marked[] = {
-		"\n  --redis URL            event log in Redis: "
-		"unix:///PATH or redis://HOST:PORT\n" NEXT
-		"(not available yet)\n  --http ADDR:PORT",
 		"\n  --http ADDR:PORT       serve /metrics, /stats.json and "
 		"a dashboard\n" NEXT "(not available yet)\n  --webhook URL",
 		"\n  --webhook URL          POST candidate notifications to "
@@ -1052,7 +1048,7 @@ test_config_help_marks_unbuilt_flags_not_available(void **state)
 	}
 	for (p = out; (p = strstr(p, "(not available yet)")) != NULL; p++)
 		n++;
-	assert_int_equal(n, 3);
+	assert_int_equal(n, 2);
 	free(out);
 }
 
@@ -1112,7 +1108,7 @@ static const struct {
 #undef NOCOUNT
 
 /* Keys that turn on a feature not built yet: refused, c unchanged. */
-static const char	*unbuilt_keys[] = { "redis", "webhook", "http" };
+static const char	*unbuilt_keys[] = { "webhook", "http" };
 
 static int
 is_unbuilt(const char *key)
@@ -1205,8 +1201,6 @@ test_config_unbuilt_features_check_syntax_then_refuse(void **state)
 		const char	*key;
 		const char	*value;
 	} valid[] = {
-		{ "redis", "unix:///run/redis/redis.sock" },
-		{ "redis", "redis://localhost:6379" },
 		{ "http", "[::1]:65535" },
 		{ "http", "localhost:1" },
 		{ "webhook", "http://localhost:8080/hook" },
@@ -1227,7 +1221,6 @@ test_config_unbuilt_features_check_syntax_then_refuse(void **state)
 		assert_string_equal(cause, want);
 		free(cause);
 	}
-	assert_null(c.redis);
 	assert_null(c.http);
 	assert_null(c.webhook);
 
