@@ -155,8 +155,8 @@ rs_update_state(struct es_redis *r, const char *why)
 
 	if (!r->up)
 		st = ES_STATE_FALLBACK;
-	else if (es_mem_depth(r->ring) > r->nsent || r->checking)
-		st = ES_STATE_RESYNC;
+	else if (es_mem_depth(r->ring) > r->nacks || r->checking)
+		st = ES_STATE_RESYNC;	/* events acked from memory wait */
 	else
 		st = ES_STATE_DIRECT;
 	if (st == r->state)

@@ -36,6 +36,7 @@ static void	server_accept_retry_cb(evutil_socket_t, short, void *);
 static void	server_signal_cb(evutil_socket_t, short, void *);
 static void	server_hup_cb(evutil_socket_t, short, void *);
 static void	server_drain_cb(evutil_socket_t, short, void *);
+static void	server_flushed_cb(void *, int);
 
 /* libevent's own messages, through the router's log. */
 static void
@@ -407,6 +408,11 @@ server_stop(struct server *srv)
 		conn_shutdown(c, drain_ms > 0 ? drain_ms : 1);
 	}
 	conn_flush_dirty();
+	/* The ring goes to Redis before the exit, if it can (es_flush). */
+	if (es_flush(srv->es, server_flushed_cb, srv) == ES_PENDING) {
+		srv->flushing = true;
+		log_info("eventlog_flush", "%s", "waiting=1");
+	}
 	clock_timer_ms(srv->drain_ev, drain_ms + SERVER_BYE_MS);
 	server_conn_gone(srv);
 }
@@ -455,8 +461,19 @@ server_drain_cb(evutil_socket_t fd, short what, void *arg)
 void
 server_conn_gone(struct server *srv)
 {
-	if (srv->draining && srv->nconns == 0)
+	if (srv->draining && srv->nconns == 0 && !srv->flushing)
 		event_base_loopexit(srv->base, NULL);
+}
+
+/* Every ring event is in Redis now (or the log closed). */
+static void
+server_flushed_cb(void *arg, int status)
+{
+	struct server	*srv = arg;
+
+	srv->flushing = false;
+	log_info("eventlog_flushed", "ok=%d", status == 0);
+	server_conn_gone(srv);
 }
 
 /* The loop was told to end (or has nothing left to wait for). */

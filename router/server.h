@@ -44,6 +44,7 @@ struct server {
 	struct event		*sighup_ev;
 	struct event		*drain_ev;	/* drain deadline */
 	int			 draining;
+	bool			 flushing;	/* draining: the ring to Redis */
 	char			*sock_path;	/* unlinked at exit if ours */
 	dev_t			 sock_dev;
 	ino_t			 sock_ino;

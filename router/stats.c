@@ -92,7 +92,7 @@ static const struct {
 #define STATS_NROUTER	(sizeof(stats_router_figures) / \
 			    sizeof(stats_router_figures[0]))
 /* Pairs of the event log's part (stats_eventlog). */
-#define STATS_NEVENTLOG	6
+#define STATS_NEVENTLOG	10
 /* A str header (names <= 66 bytes) and a uint64: per entry, at most. */
 #define STATS_ENTRY_MAX	(2 + 9)
 
@@ -127,6 +127,11 @@ stats_eventlog(msgpack_packer *pk, struct es *es)
 	stats_kv_u64(pk, "callosum_eventlog_dropped_total", st.dropped);
 	stats_kv_u64(pk, "callosum_eventlog_refused_total", st.refused);
 	stats_kv_u64(pk, "callosum_eventlog_fallback_depth", st.fallback_depth);
+	stats_kv_str(pk, "callosum_eventlog_state", es_state_name(st.state),
+	    strlen(es_state_name(st.state)));
+	stats_kv_u64(pk, "callosum_eventlog_resyncs_total", st.resyncs);
+	stats_kv_u64(pk, "callosum_eventlog_duplicates_total", st.duplicates);
+	stats_kv_u64(pk, "callosum_eventlog_conflicts_total", st.conflicts);
 }
 
 /* How many tracts' figures fit in room bytes, in creation order. */
