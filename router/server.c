@@ -73,12 +73,20 @@ server_es_state_cb(void *arg, enum es_state state, const char *why)
 	struct server	*srv = arg;
 	struct eid	 last;
 
+	/*
+	 * Into fallback and out of it are events; resync and direct trade
+	 * places under load (a full write window) and are only debug.
+	 */
 	if (state == ES_STATE_FALLBACK)
 		log_warn("eventlog_state", "state=%s why=\"%s\"",
 		    es_state_name(state), why ? why : "-");
-	else
+	else if (srv->es_state == ES_STATE_FALLBACK)
 		log_info("eventlog_state", "state=%s why=\"%s\"",
 		    es_state_name(state), why ? why : "-");
+	else
+		log_debug("eventlog_state", "state=%s why=\"%s\"",
+		    es_state_name(state), why ? why : "-");
+	srv->es_state = state;
 	if (srv->es != NULL) {
 		es_last_eid(srv->es, &last);
 		eid_gen_raise(&srv->eids, &last);

@@ -33,6 +33,7 @@ struct server {
 	struct event		*accept_timer;	/* accept paused: EMFILE */
 	bool			 accept_paused;
 	struct es		*es;
+	int			 es_state;	/* the last reported */
 	struct tract_reg	*tracts;
 	struct server_conns	 conns;		/* via conn->entry: ours */
 	unsigned		 nconns;
