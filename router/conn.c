@@ -38,7 +38,6 @@
 #define CONN_BUF_KEEP		(256 * 1024)	/* larger idle buffers are freed */
 #define CONN_FRAMES_PER_PASS	4096	/* then yield to other conns */
 #define CONN_COPY_MAX		1024	/* larger tails go by reference */
-#define CONN_FLUSH_MS		1000	/* closing: time to flush output */
 #define CONN_BYE_MS		1000	/* after a cut: time for the bye */
 #define CONN_HOLDS_MAX		4096	/* replies waiting: then stop reading */
 
@@ -52,6 +51,9 @@ static void	conn_close_cb(evutil_socket_t, short, void *);
 static void	conn_free_cb(evutil_socket_t, short, void *);
 static void	conn_flush_deadline_cb(evutil_socket_t, short, void *);
 static void	conn_flush_cb(evutil_socket_t, short, void *);
+static void	conn_drain_check(struct conn *);
+static void	conn_queue_bye(struct conn *);
+static void	conn_wake_waiters(struct conn *);
 
 /* Connections with batched output to write, and the event that does it. */
 static TAILQ_HEAD(, conn)	 conn_dirtyq = TAILQ_HEAD_INITIALIZER(conn_dirtyq);
@@ -227,12 +229,16 @@ conn_unwait_output(struct conn *c, struct conn_waiter *w)
 	TAILQ_REMOVE(&c->out_waiters, w, entry);
 }
 
-/* A reader that lets its output pass the limit is closed (slow consumer). */
+/*
+ * A reader that lets its output pass the limit is closed (slow consumer).
+ * Only what it could have read counts: bytes held behind a reply that
+ * waits for the log are the router's wait, not the reader's.
+ */
 static void
 conn_check_output(struct conn *c)
 {
 	if ((c->flags & (CONN_CLOSING | CONN_DOOMED)) ||
-	    outq_len(c->oq) <= server_config(c->srv)->output_limit)
+	    outq_unwritten(c->oq) <= server_config(c->srv)->output_limit)
 		return;
 	counter_inc(COUNTER_CONNS_CLOSED_OUTPUT);
 	log_warn("conn_output_limit", "conn=%llu agent=%s bytes=%zu",
@@ -260,28 +266,44 @@ conn_undirty(struct conn *c)
 	}
 }
 
-/*
- * Output drained below a quarter of the limit: reading may resume; a
- * closing conn with nothing left is freed.
- */
+/* Pumps stopped by the output (or a held reply) go on from the loop. */
 static void
-conn_output_drained(struct conn *c)
+conn_wake_waiters(struct conn *c)
 {
 	struct conn_waiter	*w;
 
-	if (c->flags & CONN_CLOSING) {
-		/* Held replies may still come: a half-closed peer wants them. */
-		if (outq_len(c->oq) == 0 && outq_holds(c->oq) == 0)
-			event_active(&c->free_ev, EV_TIMEOUT, 0);
-		return;
-	}
-	if (outq_len(c->oq) > server_config(c->srv)->output_limit / 4)
-		return;
-	conn_resume(c, CONN_PAUSE_OUTPUT);
 	while ((w = TAILQ_FIRST(&c->out_waiters)) != NULL) {
 		conn_unwait_output(c, w);
 		event_active(w->ev, EV_TIMEOUT, 0);
 	}
+}
+
+/*
+ * Output drained below a quarter of the limit: reading may resume; a
+ * closing conn with nothing left gets its bye, then is freed; a draining
+ * one may be done.
+ */
+static void
+conn_output_drained(struct conn *c)
+{
+	if (c->flags & CONN_CLOSING) {
+		/* Held replies may still come: a half-closed peer wants them. */
+		if (outq_len(c->oq) != 0 || outq_holds(c->oq) != 0)
+			return;
+		if (c->bye != NULL && !(c->flags & CONN_BYE_QUEUED)) {
+			conn_queue_bye(c);
+			conn_dirty(c);
+			return;
+		}
+		event_active(&c->free_ev, EV_TIMEOUT, 0);
+		return;
+	}
+	if (c->flags & CONN_DRAINING)
+		conn_drain_check(c);
+	if (outq_len(c->oq) > server_config(c->srv)->output_limit / 4)
+		return;
+	conn_resume(c, CONN_PAUSE_OUTPUT);
+	conn_wake_waiters(c);
 }
 
 /* A write failed for good: nothing more can reach the peer. */
@@ -458,8 +480,16 @@ conn_reply_fill(struct conn *c, uint64_t seq, bool has_id, uint64_t id,
 	conn_sb.size = 0;
 	if (outq_holds(c->oq) <= CONN_HOLDS_MAX / 2)
 		conn_resume(c, CONN_PAUSE_HOLDS);
+	if (outq_holds(c->oq) == 0)
+		conn_wake_waiters(c);	/* pumps held back by the slot */
 	conn_dirty(c);
 	conn_check_output(c);
+}
+
+bool
+conn_holding(const struct conn *c)
+{
+	return (outq_holds(c->oq) > 0);
 }
 
 void
@@ -575,10 +605,13 @@ conn_process(struct conn *c)
 	conn_frame_clock(c, off > 0);
 	if ((c->flags & CONN_EOF) && c->pause == 0 &&
 	    !event_pending(&c->resume_ev, EV_TIMEOUT, NULL)) {
-		conn_close(c, NULL, CONN_FLUSH_MS);	/* peer is done */
+		/* The peer is done; a draining router still says bye. */
+		conn_close(c, (c->flags & CONN_DRAINING) ? "shutdown" : NULL,
+		    CONN_FLUSH_MS);
 		return (-1);
 	}
-	return (0);
+	conn_drain_check(c);
+	return ((c->flags & CONN_CLOSING) ? -1 : 0);
 }
 
 /*
@@ -602,24 +635,23 @@ conn_ibuf_room(struct conn *c)
 	c->icap = ncap;
 }
 
-static void
-conn_read_cb(evutil_socket_t fd, short what, void *arg)
+/* One read(2) into the input. Returns -1 when c failed for good. */
+static int
+conn_read_some(struct conn *c)
 {
-	struct conn	*c = arg;
-	ssize_t		 n;
-	size_t		 room;
+	ssize_t	n;
+	size_t	room;
 
-	(void)what;
 	conn_ibuf_room(c);
 	room = c->icap - c->ilen;
 	if (room > CONN_READ_MAX)
 		room = CONN_READ_MAX;
-	n = read(fd, c->ibuf + c->ilen, room);
+	n = read(c->fd, c->ibuf + c->ilen, room);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		return;
+		return (0);
 	if (n == -1) {
 		conn_write_failed(c);	/* reset by peer: nothing to flush */
-		return;
+		return (-1);
 	}
 	if (n == 0) {
 		/* Half-closed: answer what was sent, then close. */
@@ -627,6 +659,18 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		event_del(&c->read_ev);
 	}
 	c->ilen += (size_t)n;
+	return (0);
+}
+
+static void
+conn_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	(void)fd;
+	(void)what;
+	if (conn_read_some(c) == -1)
+		return;
 	if (conn_process(c) == 0 && c->ilen == 0 && c->icap > CONN_BUF_KEEP) {
 		free(c->ibuf);		/* an idle conn keeps no big buffer */
 		c->ibuf = NULL;
@@ -743,17 +787,25 @@ conn_free_subs(struct conn *c)
 	}
 }
 
+/* Queues the bye, once: the last frame the conn will carry. */
+static void
+conn_queue_bye(struct conn *c)
+{
+	if (c->bye == NULL || (c->flags & CONN_BYE_QUEUED))
+		return;
+	c->flags |= CONN_BYE_QUEUED;
+	xcheck(wire_enc_bye(&conn_sb, c->bye), 0);
+	outq_add(c->oq, conn_sb.data, conn_sb.size);
+	conn_sb.size = 0;
+}
+
 /* Drops every unsent whole frame, then queues the bye (ADR 0011). */
 static void
 conn_cut(struct conn *c)
 {
 	c->flags |= CONN_CUT;
 	outq_cut(c->oq);
-	if (c->bye != NULL) {
-		xcheck(wire_enc_bye(&conn_sb, c->bye), 0);
-		outq_add(c->oq, conn_sb.data, conn_sb.size);
-		conn_sb.size = 0;
-	}
+	conn_queue_bye(c);
 	clock_timer_ms(&c->flush_timer, CONN_BYE_MS);
 }
 
@@ -776,16 +828,11 @@ conn_close(struct conn *c, const char *bye, unsigned flush_ms)
 	event_del(&c->read_ev);
 	log_debug("conn_close", "conn=%llu reason=%s",
 	    (unsigned long long)c->id, bye ? bye : "-");
+	/* The bye goes once the output has drained (conn_output_drained). */
 	if (flush_ms == 0)
 		conn_cut(c);
-	else {
-		if (bye != NULL) {
-			xcheck(wire_enc_bye(&conn_sb, bye), 0);
-			outq_add(c->oq, conn_sb.data, conn_sb.size);
-			conn_sb.size = 0;
-		}
+	else
 		clock_timer_ms(&c->flush_timer, flush_ms);
-	}
 	conn_flush(c);
 }
 
@@ -797,8 +844,15 @@ conn_flush_deadline_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if ((c->flags & CONN_CUT) || c->bye == NULL ||
-	    (outq_len(c->oq) == 0 && outq_holds(c->oq) == 0)) {
+	if (!(c->flags & CONN_CLOSING)) {
+		/* The drain's deadline: what is not out by now is cut. */
+		if (outq_len(c->oq) > 0)
+			log_info("conn_bye_cut", "conn=%llu dropped=%zu",
+			    (unsigned long long)c->id, outq_len(c->oq));
+		conn_close(c, "shutdown", 0);
+		return;
+	}
+	if ((c->flags & (CONN_CUT | CONN_BYE_QUEUED)) || c->bye == NULL) {
 		conn_free(c);
 		return;
 	}
@@ -830,21 +884,71 @@ conn_close_cb(evutil_socket_t fd, short what, void *arg)
 	conn_close(c, c->close_reason, 0);
 }
 
+/*
+ * Draining: nothing new is published to c (its subs leave their tracts),
+ * requests that arrive are answered shutting_down (op_dispatch), and its
+ * subs deliver what they were granted from their queues and replays. Done
+ * (conn_drain_check) or at drain_ms, the conn closes with bye "shutdown";
+ * what a slow reader has not taken by then is cut (ADR 0011).
+ */
 void
 conn_shutdown(struct conn *c, unsigned drain_ms)
 {
-	if (c->flags & CONN_CLOSING)
+	struct sub	*s;
+	size_t		 it = 0;
+
+	if (c->flags & (CONN_CLOSING | CONN_DRAINING))
 		return;
+	c->flags |= CONN_DRAINING;
 	if (c->waiting_on != NULL) {
 		tract_unwait(c->waiting_on, c);
 		c->waiting_on = NULL;
 	}
 	evtimer_del(&c->publish_timer);
-	c->pause &= ~CONN_PAUSE_TRACT_FULL;
-	/* The server drains: each request buffered is answered shutting_down. */
-	if (c->flags & CONN_HELLO)
+	evtimer_del(&c->handshake_timer);
+	while ((s = htab_next(c->subs, &it)) != NULL)
+		sub_stop_live(s);
+	clock_timer_ms(&c->flush_timer, drain_ms);
+	/*
+	 * The parked pub, what follows it, and what the socket holds already
+	 * (sent before the signal) are answered now.
+	 */
+	conn_resume(c, CONN_PAUSE_TRACT_FULL);
+	if (c->pause == 0 && !(c->flags & CONN_EOF) &&
+	    conn_read_some(c) == -1)
+		return;
+	if (c->pause == 0 && (c->flags & CONN_HELLO))
 		conn_process(c);
-	conn_close(c, "shutdown", drain_ms);
+	conn_drain_check(c);
+}
+
+/* A whole frame waits in the input (to be answered). */
+static bool
+conn_has_frame(const struct conn *c)
+{
+	return (c->ilen >= WIRE_HDR_LEN && c->ilen - WIRE_HDR_LEN >=
+	    wire_frame_len((unsigned char *)c->ibuf));
+}
+
+/*
+ * A draining conn with no request left to answer, no output, and subs
+ * with nothing granted left.
+ */
+static void
+conn_drain_check(struct conn *c)
+{
+	struct sub	*s;
+	size_t		 it = 0;
+
+	if (!(c->flags & CONN_DRAINING) || (c->flags & CONN_CLOSING) ||
+	    outq_len(c->oq) != 0 || outq_holds(c->oq) != 0 ||
+	    conn_has_frame(c))
+		return;
+	while ((s = htab_next(c->subs, &it)) != NULL) {
+		if (!sub_drained(s))
+			return;
+	}
+	conn_close(c, "shutdown", CONN_FLUSH_MS);
 }
 
 static void

@@ -40,6 +40,10 @@ struct tract;
 #define CONN_DIRTY		0x10	/* on the dirty list */
 #define CONN_GONE		0x20	/* freed, memory kept for references */
 #define CONN_CUT		0x40	/* closing: unsent output dropped */
+#define CONN_BYE_QUEUED		0x80	/* the bye is in the output */
+#define CONN_DRAINING		0x100	/* the router drains: no new work */
+
+#define CONN_FLUSH_MS		1000	/* closing: time to flush output */
 
 /*
  * Something (a sub's pump) waiting for the connection's output to drain:
@@ -50,6 +54,14 @@ struct conn_waiter {
 	struct event			*ev;
 	bool				 on;
 };
+
+/* A waiter that activates ev (the owner's pump) when woken. */
+static inline void
+conn_waiter_init(struct conn_waiter *w, struct event *ev)
+{
+	w->ev = ev;
+	w->on = false;
+}
 
 struct conn {
 	uint64_t		 id;
@@ -96,7 +108,7 @@ struct conn {
 	struct event		 flush_timer;	/* closing: flush deadline */
 	const char		*close_reason;
 	const char		*bye;		/* closing: bye still to send */
-	TAILQ_ENTRY(conn)	 entry;
+	TAILQ_ENTRY(conn)	 entry;		/* server.c's: its list */
 };
 
 /* Creates the loop state connections share (the batched flush). */
@@ -167,6 +179,8 @@ void		 conn_send_lag(struct conn *, uint64_t sid, uint64_t dropped,
 void		 conn_send_end(struct conn *, uint64_t sid);
 /* Writes a msg frame for sid, sharing m's tail. */
 void		 conn_send_msg(struct conn *, uint64_t sid, struct msg *m);
+/* True while a reply waits for the log: deliveries queue meanwhile. */
+bool		 conn_holding(const struct conn *);
 /* Reserves the place of a reply known later; returns its handle. */
 uint64_t	 conn_reply_hold(struct conn *);
 /* Sends the held reply: ack_pub when code is WIRE_OK, else err. */
@@ -186,8 +200,9 @@ void		 conn_unwait_output(struct conn *, struct conn_waiter *);
 /* Writes every dirty connection's batched output (end of a callback). */
 void		 conn_flush_dirty(void);
 /*
- * The router drains: pending and parked requests are answered
- * shutting_down, then the conn closes with bye "shutdown".
+ * The router drains: requests are answered shutting_down (a parked pub
+ * too), subs deliver what they were granted, then bye "shutdown"; at
+ * drain_ms what is left is cut.
  */
 void		 conn_shutdown(struct conn *, unsigned drain_ms);
 

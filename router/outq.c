@@ -261,14 +261,16 @@ outq_pop_head(struct outq *q, const void *frame, size_t len)
 	q->head_seq++;
 	q->nslots--;
 	if (after == NULL) {
-		memcpy(outq_reserve(q, len), frame, len);
+		if (len > 0)
+			memcpy(outq_reserve(q, len), frame, len);
 		q->wlen += len;
 		return;
 	}
 	alen = evbuffer_get_length(after);
 	q->held -= alen;
 	outq_wbuf_to_out(q);
-	outq_evadd(q->out, frame, len);
+	if (len > 0)
+		outq_evadd(q->out, frame, len);
 	q->olen += len + alen;
 	xcheck(evbuffer_add_buffer(q->out, after), 0);
 	evbuffer_free(after);
@@ -312,7 +314,8 @@ outq_fill(struct outq *q, uint64_t seq, const void *frame, size_t len)
 		return (true);
 	}
 	s->frame = xmalloc(len);
-	memcpy(s->frame, frame, len);
+	if (len > 0)
+		memcpy(s->frame, frame, len);
 	s->len = len;
 	q->held += len;
 	return (true);

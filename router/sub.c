@@ -37,7 +37,7 @@ sub_new(struct conn *c, uint64_t sid, uint64_t credit,
 	s->max_bytes = max_bytes;
 	s->kinds = kinds_new(kinds);
 	event_assign(&s->pump_ev, server_base(c->srv), -1, 0, sub_pump_cb, s);
-	s->ow.ev = &s->pump_ev;
+	conn_waiter_init(&s->ow, &s->pump_ev);
 	conn_add_sub(c, s, sid);
 	return (s);
 }
@@ -76,6 +76,26 @@ void
 sub_start_replay(struct sub *s, const struct replay_spec *spec)
 {
 	s->rp = replay_new(s->c->srv, s, spec);
+}
+
+void
+sub_stop_live(struct sub *s)
+{
+	if (s->t == NULL)
+		return;
+	if (s->full) {
+		s->full = false;
+		tract_sub_unfull(s->t);
+	}
+	tract_remove_sub(s->t, s, s->tract_idx);
+	s->t = NULL;
+}
+
+bool
+sub_drained(const struct sub *s)
+{
+	return (s->credit == 0 || (s->npending == 0 && s->rp == NULL &&
+	    s->lag_n == 0));
 }
 
 void
@@ -188,9 +208,13 @@ sub_offer(struct sub *s, struct msg *m)
 {
 	if (!kinds_match(s->kinds, m->kind, m->kind_len))
 		return;
-	/* Fast path: nothing queued ahead of m and demand for it. */
+	/*
+	 * Fast path: nothing queued ahead of m, demand for it, and no reply
+	 * of c held for the log (then m waits in the queue, bounded by
+	 * max_pending and its overflow policy, not in c's output).
+	 */
 	if (s->credit > 0 && s->npending == 0 && s->rp == NULL &&
-	    s->lag_n == 0) {
+	    s->lag_n == 0 && !conn_holding(s->c)) {
 		sub_deliver(s, m);
 		return;
 	}
@@ -291,7 +315,7 @@ sub_pump(struct sub *s)
 	if (s->lag_n > 0 && s->credit > 0)
 		sub_send_lag(s);
 	while (s->npending > 0 && s->credit > 0) {
-		if (conn_output_full(s->c)) {
+		if (conn_output_full(s->c) || conn_holding(s->c)) {
 			conn_wait_output(s->c, &s->ow);	/* drained: pumped */
 			break;
 		}

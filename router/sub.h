@@ -66,6 +66,10 @@ struct sub	*sub_new(struct conn *c, uint64_t sid, uint64_t credit,
 void		 sub_free(struct sub *);
 /* Starts the catch-up (sub from_eid) or the replay op of s. */
 void		 sub_start_replay(struct sub *, const struct replay_spec *);
+/* The router drains: s leaves its tract; its queue and replay stay. */
+void		 sub_stop_live(struct sub *);
+/* True when s has nothing left that was granted (credit, or nothing). */
+bool		 sub_drained(const struct sub *);
 /* Where s sits in t's array (tract.c tells it). */
 void		 sub_set_tract(struct sub *, struct tract *, size_t idx);
 /* The key c's table keeps s under: its sid, which stays put. */

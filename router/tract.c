@@ -167,8 +167,12 @@ void
 tract_sub_unfull(struct tract *t)
 {
 	t->nfull--;
-	/* Woken from the loop: this may run in the middle of a fan-out. */
-	if (t->nfull == 0 && !TAILQ_EMPTY(&t->waiters))
+	/*
+	 * Woken from the loop: this may run in the middle of a fan-out. On
+	 * every unfull, not only at zero: a parked pub of another kind may
+	 * have room now (each re-checks, and parks again if not).
+	 */
+	if (!TAILQ_EMPTY(&t->waiters))
 		event_active(&t->wake_ev, EV_TIMEOUT, 0);
 }
 
@@ -199,7 +203,7 @@ tract_wake_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	while (t->nfull == 0 && (c = TAILQ_FIRST(&t->waiters)) != NULL) {
+	while ((c = TAILQ_FIRST(&t->waiters)) != NULL) {
 		tract_unwait(t, c);
 		conn_wake_publisher(c);
 		n++;

@@ -137,6 +137,9 @@ static const struct es_backend fake_backend = {
 	.stats = fake_stats
 };
 
+/* Config keys a test's setup sets: key, value, ..., NULL. */
+static const char	*extra_cfg[8];
+
 struct fixture {
 	char		 dir[64];
 	struct config	 cfg;
@@ -158,6 +161,7 @@ setup(void **state)
 {
 	struct fixture	*f = calloc(1, sizeof(*f));
 	char		*cause = NULL, path[128];
+	size_t		 i;
 
 	assert_non_null(f);
 	strcpy(f->dir, "/tmp/callosum-pub.XXXXXX");
@@ -165,6 +169,9 @@ setup(void **state)
 	snprintf(path, sizeof(path), "%s/s.sock", f->dir);
 	config_defaults(&f->cfg);
 	assert_int_equal(config_set(&f->cfg, "socket", path, &cause), 0);
+	for (i = 0; extra_cfg[i] != NULL; i += 2)
+		assert_int_equal(config_set(&f->cfg, extra_cfg[i],
+		    extra_cfg[i + 1], &cause), 0);
 	assert_int_equal(server_init(&f->srv, &f->cfg, &fake_backend, &cause),
 	    0);
 	*state = f;
@@ -540,7 +547,237 @@ test_pub_system_reaches_a_sys_subscriber(void **state)
 	peer_free(s);
 }
 
-#define T(name)	cmocka_unit_test_setup_teardown(name, setup, teardown)
+/* Sends a frame built by the caller. */
+static void
+peer_send_sb(struct peer *p, msgpack_sbuffer *sb)
+{
+	unsigned char	 hdr[WIRE_HDR_LEN];
+
+	wire_put_len(hdr, (uint32_t)sb->size);
+	assert_int_equal(write(p->fd, hdr, sizeof(hdr)), sizeof(hdr));
+	assert_int_equal(write(p->fd, sb->data, sb->size), (ssize_t)sb->size);
+}
+
+/* A block sub of one kind whose queue holds one message, credit 0. */
+static void
+sub_one_kind(struct peer *p, uint64_t sid, const char *tract,
+    const char *kind, uint64_t id)
+{
+	msgpack_sbuffer	 sb;
+	msgpack_packer	 pk;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 7);
+	wire_pack_cstr(&pk, "op");
+	wire_pack_cstr(&pk, "sub");
+	wire_pack_cstr(&pk, "sid");
+	msgpack_pack_uint64(&pk, sid);
+	wire_pack_cstr(&pk, "tract");
+	wire_pack_cstr(&pk, tract);
+	wire_pack_cstr(&pk, "credit");
+	msgpack_pack_uint64(&pk, 0);
+	wire_pack_cstr(&pk, "max_pending");
+	msgpack_pack_uint64(&pk, 1);
+	wire_pack_cstr(&pk, "kinds");
+	msgpack_pack_array(&pk, 1);
+	wire_pack_cstr(&pk, kind);
+	wire_pack_cstr(&pk, "id");
+	msgpack_pack_uint64(&pk, id);
+	peer_send_sb(p, &sb);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+/*
+ * A publisher parked behind a full sub of kind x is woken when that sub
+ * drains, although a block sub of kind y on the same tract stays full.
+ */
+static void
+test_pub_parked_pub_wakes_when_its_kind_has_room(void **state)
+{
+	struct fixture	*f = *state;
+	struct peer	*a = hello(f, "suba");
+	struct peer	*b = hello(f, "subb");
+	struct peer	*p = hello(f, "pub");
+
+	sub_one_kind(a, 1, "t", "x", 1);
+	sub_one_kind(b, 2, "t", "y", 2);
+	spin(f);
+	expect(a, "ack", 1, NULL);
+	expect(b, "ack", 2, NULL);
+	peer_send(p, "ssss", "op", "pub", "to", "t", "body", "1", "kind", "x");
+	peer_send(p, "ssss", "op", "pub", "to", "t", "body", "2", "kind", "y");
+	spin(f);
+	peer_send(p, "ssssu", "op", "pub", "to", "t", "body", "3", "kind", "x",
+	    "id", (uint64_t)10);
+	spin(f);
+	expect_nothing(p);		/* parked: a is full */
+	peer_send(a, "suu", "op", "req", "sid", (uint64_t)1, "n", (uint64_t)5);
+	spin(f);
+	expect(a, "msg", 0, NULL);
+	expect(p, "ack", 10, NULL);	/* not backpressure */
+	expect(a, "msg", 0, NULL);
+	peer_free(a);
+	peer_free(b);
+	peer_free(p);
+}
+
+/*
+ * A connection that reads all it can is not closed for output_limit
+ * while msgs for it wait behind its own held ack: they wait in its
+ * subscription's queue, and come after the ack.
+ */
+static void
+test_pub_held_ack_does_not_close_a_reader(void **state)
+{
+	struct fixture	*f = *state;
+	struct peer	*p = hello(f, "pubsub");
+	struct peer	*q = hello(f, "other");
+	msgpack_object	 m;
+	char		 body[2048];
+	int		 i, msgs = 0;
+
+	memset(body, 'b', sizeof(body) - 1);
+	body[sizeof(body) - 1] = '\0';
+	peer_send(p, "ssuuu", "op", "sub", "tract", "t2", "sid", (uint64_t)5,
+	    "credit", (uint64_t)100000, "id", (uint64_t)2);
+	spin(f);
+	expect(p, "ack", 2, NULL);
+	pub(p, 1, "x");			/* held: the log answers later */
+	spin(f);
+	for (i = 0; i < 100; i++) {
+		peer_send(q, "ssss", "op", "pub", "to", "t2", "body", body,
+		    "kind", "k");
+		spin(f);
+		assert_false(peer_next(p, &m));	/* all behind the ack */
+	}
+	fake_settle(0, 0, ES_STORED_REDIS);
+	spin(f);
+	expect(p, "ack", 1, NULL);
+	for (i = 0; i < 200 && msgs < 100; i++) {
+		while (peer_next(p, &m)) {
+			assert_true(str_is(get(&m, "op"), "msg"));
+			msgs++;
+		}
+		spin(f);
+	}
+	assert_int_equal(msgs, 100);
+	peer_free(p);
+	peer_free(q);
+}
+
+/* The drain delivers what was granted before the bye. */
+static void
+test_pub_drain_delivers_what_was_granted(void **state)
+{
+	struct fixture	*f = *state;
+	struct peer	*s = hello(f, "sub");
+	struct peer	*q = hello(f, "pub");
+	msgpack_object	 m;
+	char		 body[1024];
+	int		 i, msgs = 0, tries;
+	bool		 bye = false;
+
+	memset(body, 'b', sizeof(body) - 1);
+	body[sizeof(body) - 1] = '\0';
+	peer_send(s, "ssuuu", "op", "sub", "tract", "t3", "sid", (uint64_t)5,
+	    "credit", (uint64_t)0, "id", (uint64_t)2);
+	spin(f);
+	expect(s, "ack", 2, NULL);
+	for (i = 0; i < 200; i++) {
+		peer_send(q, "ssss", "op", "pub", "to", "t3", "body", body,
+		    "kind", "k");
+		spin(f);
+	}
+	peer_send(s, "suu", "op", "req", "sid", (uint64_t)5, "n",
+	    (uint64_t)150);
+	spin(f);
+	server_stop(&f->srv);
+	for (tries = 0; tries < 500 && !bye; tries++) {
+		spin(f);
+		while (!bye && peer_next(s, &m)) {
+			if (str_is(get(&m, "op"), "bye"))
+				bye = true;
+			else if (str_is(get(&m, "op"), "msg"))
+				msgs++;
+		}
+		usleep(1000);
+	}
+	assert_true(bye);
+	assert_int_equal(msgs, 150);	/* the 50 not granted are not sent */
+	peer_free(s);
+	peer_free(q);
+}
+
+/* A request in the socket when the drain starts is answered. */
+static void
+test_pub_drain_answers_a_request_in_flight(void **state)
+{
+	struct fixture	*f = *state;
+	struct peer	*p = hello(f, "a");
+	msgpack_object	 m;
+	int		 i;
+
+	peer_send(p, "su", "op", "ping", "id", (uint64_t)42);
+	server_stop(&f->srv);
+	for (i = 0; i < 50; i++)
+		spin(f);
+	expect(p, "err", 42, &m);
+	assert_true(str_is(get(&m, "code"), "shutting_down"));
+	expect(p, "bye", 0, &m);
+	assert_true(str_is(get(&m, "reason"), "shutdown"));
+	assert_false(peer_next(p, &m));		/* one bye, not two */
+	peer_free(p);
+}
+
+/* Pending pubs without an id settle silently, in any order. */
+static void
+test_pub_without_id_settles_silently(void **state)
+{
+	struct fixture	*f = *state;
+	struct peer	*p = hello(f, "a");
+
+	peer_send(p, "ssss", "op", "pub", "from", "internal", "to", "external",
+	    "body", "x");
+	peer_send(p, "ssss", "op", "pub", "from", "internal", "to", "external",
+	    "body", "y");
+	peer_send(p, "su", "op", "ping", "id", (uint64_t)3);
+	spin(f);
+	expect_nothing(p);
+	fake_settle(1, 0, ES_STORED_REDIS);
+	fake_settle(0, 0, ES_STORED_REDIS);
+	spin(f);
+	expect(p, "pong", 3, NULL);
+	expect_nothing(p);
+	peer_free(p);
+}
+
+static int
+setup_short_publish(void **state)
+{
+	extra_cfg[0] = "publish_timeout_ms";
+	extra_cfg[1] = "5000";
+	extra_cfg[2] = NULL;
+	return (setup(state));
+}
+
+static int
+setup_small_output(void **state)
+{
+	extra_cfg[0] = "output_limit";
+	extra_cfg[1] = "65536";
+	extra_cfg[2] = NULL;
+	return (setup(state));
+}
+
+static int
+setup_plain(void **state)
+{
+	extra_cfg[0] = NULL;
+	return (setup(state));
+}
+
+#define T(name)	cmocka_unit_test_setup_teardown(name, setup_plain, teardown)
 
 int
 main(void)
@@ -554,6 +791,17 @@ main(void)
 		T(test_pub_outcome_after_the_connection_closed),
 		T(test_pub_close_calls_back_what_is_still_pending),
 		T(test_pub_system_reaches_a_sys_subscriber),
+		cmocka_unit_test_setup_teardown(
+		    test_pub_parked_pub_wakes_when_its_kind_has_room,
+		    setup_short_publish, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_pub_held_ack_does_not_close_a_reader,
+		    setup_small_output, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_pub_drain_delivers_what_was_granted,
+		    setup_small_output, teardown),
+		T(test_pub_drain_answers_a_request_in_flight),
+		T(test_pub_without_id_settles_silently),
 	};
 
 	signal(SIGPIPE, SIG_IGN);	/* as callosumd's main does */
