@@ -457,6 +457,7 @@ conn_reply_hold(struct conn *c)
 	uint64_t	seq;
 
 	seq = outq_hold(c->oq);
+	c->holding = true;
 	if (outq_holds(c->oq) >= CONN_HOLDS_MAX)
 		conn_pause(c, CONN_PAUSE_HOLDS);
 	return (seq);
@@ -480,17 +481,14 @@ conn_reply_fill(struct conn *c, uint64_t seq, bool has_id, uint64_t id,
 	conn_sb.size = 0;
 	if (outq_holds(c->oq) <= CONN_HOLDS_MAX / 2)
 		conn_resume(c, CONN_PAUSE_HOLDS);
-	if (outq_holds(c->oq) == 0)
+	c->holding = outq_holds(c->oq) > 0;
+	if (!c->holding)
 		conn_wake_waiters(c);	/* pumps held back by the slot */
 	conn_dirty(c);
 	conn_check_output(c);
 }
 
-bool
-conn_holding(const struct conn *c)
-{
-	return (outq_holds(c->oq) > 0);
-}
+
 
 void
 conn_pause(struct conn *c, int why)
@@ -805,6 +803,7 @@ conn_cut(struct conn *c)
 {
 	c->flags |= CONN_CUT;
 	outq_cut(c->oq);
+	c->holding = false;
 	conn_queue_bye(c);
 	clock_timer_ms(&c->flush_timer, CONN_BYE_MS);
 }

@@ -75,6 +75,7 @@ struct conn {
 	size_t			 ilen;
 	size_t			 icap;
 	bool			 frame_timing;	/* frame_timer runs */
+	bool			 holding;	/* a reply slot is held */
 	struct outq		*oq;
 	TAILQ_ENTRY(conn)	 dirty_entry;	/* output to flush */
 	TAILQ_HEAD(, conn_waiter) out_waiters;	/* pumps stopped by output */
@@ -180,7 +181,11 @@ void		 conn_send_end(struct conn *, uint64_t sid);
 /* Writes a msg frame for sid, sharing m's tail. */
 void		 conn_send_msg(struct conn *, uint64_t sid, struct msg *m);
 /* True while a reply waits for the log: deliveries queue meanwhile. */
-bool		 conn_holding(const struct conn *);
+static inline bool
+conn_holding(const struct conn *c)
+{
+	return (c->holding);
+}
 /* Reserves the place of a reply known later; returns its handle. */
 uint64_t	 conn_reply_hold(struct conn *);
 /* Sends the held reply: ack_pub when code is WIRE_OK, else err. */
