@@ -210,6 +210,7 @@ bj_figures(struct json_buf *b, bool *f, const struct bench_result *r)
 	    bj_lat(b, f, "latency_us", &r->lat) |
 	    bj_lat(b, f, "pacer_lag_us", r->open_loop ? &r->pacer_lag : NULL) |
 	    bj_split(b, f, r) |
+	    bj_lat(b, f, "ack_latency_us", &r->ack_lat) |
 	    bj_key(b, f, "cpu_pct") | json_buf_add(b, "{", 1);
 	g = true;
 	rc |= bj_dbl(b, &g, "server", r->server_cpu_pct < 0 ? NAN :

@@ -38,7 +38,9 @@ struct bench_pubstat {
 	uint64_t	bad_frames;
 	uint64_t	disconnects;
 	uint64_t	t_end_ns;	/* the server had handled them all */
+	uint64_t	ack_untimed;	/* acked, too many pending to time */
 	struct hist	pacer_lag;
+	struct hist	ack_lat;	/* see bench_result */
 	char		first_err[64];
 };
 

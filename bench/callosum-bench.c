@@ -62,7 +62,7 @@ usage(FILE *f)
 "  --compare redis  run the same workload over Redis pub/sub too\n"
 "  --idle N         hold N idle hello'd connections during the run\n"
 "  --ack-every K    every Kth pub carries an id and is acked (default 1024;\n"
-"                   0: none)\n"
+"                   0: none); write -> ack latency is reported\n"
 "  --drain S        wait at most S s for deliveries after publishing (5)\n"
 "  --spin-us U      open loop: wake U us before each send and spin to it,\n"
 "                   when U * rate <= 500000 (all publishers spin at most\n"
@@ -418,6 +418,24 @@ lat_row(const char *name, const struct hist *a, const struct hist *b,
 	row(name, v[0], b != NULL ? v[1] : NULL);
 }
 
+/* Write -> ack latency of the pubs with an id (a peer has none). */
+static void
+ack_rows(const struct bench_result *r, const struct bench_result *peer)
+{
+	static const struct {
+		const char	*name;
+		double		 pct;
+	} pcts[] = {
+		{ "ack latency p50", 50 }, { "ack latency p99", 99 },
+		{ "ack latency p99.9", 99.9 }, { "ack latency max", 100 }
+	};
+	size_t	k;
+
+	for (k = 0; k < sizeof(pcts) / sizeof(pcts[0]); k++)
+		lat_row(pcts[k].name, &r->ack_lat, peer ? &peer->ack_lat :
+		    NULL, pcts[k].pct);
+}
+
 static void
 print_human(const struct bench_params *p, const struct bench_result *r,
     const struct bench_result *peer)
@@ -488,6 +506,8 @@ print_human(const struct bench_params *p, const struct bench_result *r,
 		lat_row("router to sub p99", &r->lat_from_router,
 		    peer ? &peer->lat_from_router : NULL, 99);
 	}
+	if (r->ack_lat.count > 0)
+		ack_rows(r, peer);
 	ROW("server cpu", s[i]->server_cpu_pct < 0 ? "-" : "%.0f%%",
 	    s[i]->server_cpu_pct);
 	ROW("client cpu", "%.0f%%", s[i]->client_cpu_pct);
