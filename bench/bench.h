@@ -65,7 +65,11 @@ struct bench_params {
 	enum bench_overflow	 overflow;
 	bool			 pin;
 	bool			 json;
-	const char		*redis_url;	/* passed to a spawned router */
+	/*
+	 * Passed to a spawned router; "spawn": a private redis-server
+	 * whose unix:// URL is passed (bench_spawn_redis).
+	 */
+	const char		*redis_url;
 	const char		*router_config;	/* its --config, or NULL */
 	const char		*compare;	/* "redis" or NULL */
 	unsigned		 idle;
@@ -129,6 +133,7 @@ struct bench_result {
 	struct hist		 ack_lat;
 	double			 server_cpu_pct; /* of one CPU; < 0 unknown */
 	double			 client_cpu_pct;
+	double			 redis_log_cpu_pct; /* --redis spawn, or < 0 */
 	double			 other_cpu_pct;	/* everyone else: noise */
 	long			 rss_kib_before; /* < 0: unknown */
 	long			 rss_kib_after;

@@ -217,6 +217,8 @@ bj_figures(struct json_buf *b, bool *f, const struct bench_result *r)
 	    r->server_cpu_pct, 1) |
 	    bj_dbl(b, &g, "clients", r->client_cpu_pct < 0 ? NAN :
 	    r->client_cpu_pct, 1) |
+	    bj_dbl(b, &g, "redis_log", r->redis_log_cpu_pct < 0 ? NAN :
+	    r->redis_log_cpu_pct, 1) |
 	    bj_dbl(b, &g, "other", r->other_cpu_pct < 0 ? NAN :
 	    r->other_cpu_pct, 1) |
 	    json_buf_add(b, "}", 1) |

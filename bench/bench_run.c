@@ -58,6 +58,7 @@ bench_ctx_init(struct bench_ctx *ctx, const struct bench_params *p,
 	ctx->p = p;
 	ctx->label = label;
 	ctx->server_pid = -1;
+	ctx->log_pid = -1;
 	ctx->nonce = (uint32_t)(bench_now_ns() ^ ((uint64_t)getpid() << 16));
 	ctx->final = calloc(p->pubs, sizeof(*ctx->final));
 	ctx->pubc = aligned_alloc(64, sizeof(*ctx->pubc) * (p->pubs + 1));
@@ -246,6 +247,7 @@ struct run_mark {
 	uint64_t	ns;
 	double		cpu;		/* ours */
 	double		srv;		/* the server's; < 0 unknown */
+	double		log;		/* the log's Redis; < 0 none */
 	double		sys;		/* the machine's; < 0 unknown */
 	uint64_t	pub;
 	uint64_t	del;
@@ -258,6 +260,7 @@ run_mark_take(struct bench_ctx *ctx, struct run_mark *m, uint64_t ns)
 	m->cpu = run_rusage_s();
 	m->sys = bench_sys_busy_s();
 	m->srv = ctx->server_pid > 0 ? bench_proc_cpu_s(ctx->server_pid) : -1;
+	m->log = ctx->log_pid > 0 ? bench_proc_cpu_s(ctx->log_pid) : -1;
 	run_counts(ctx, &m->pub, &m->del);
 }
 
@@ -389,6 +392,8 @@ run_cpu(struct bench_ctx *ctx, const struct run_mark *m, uint64_t now,
 	r->client_cpu_pct = (e.cpu - m->cpu) / wall * 100;
 	if (m->srv >= 0 && e.srv >= 0)
 		r->server_cpu_pct = (e.srv - m->srv) / wall * 100;
+	if (m->log >= 0 && e.log >= 0)
+		r->redis_log_cpu_pct = (e.log - m->log) / wall * 100;
 	/*
 	 * What the rest of the machine used meanwhile: a figure taken while
 	 * others ran is not comparable (ticks are coarse: a few % is noise).
@@ -396,6 +401,8 @@ run_cpu(struct bench_ctx *ctx, const struct run_mark *m, uint64_t now,
 	if (m->sys >= 0 && e.sys >= 0 && r->server_cpu_pct >= 0) {
 		other = (e.sys - m->sys) / wall * 100 - r->client_cpu_pct -
 		    r->server_cpu_pct;
+		if (r->redis_log_cpu_pct >= 0)
+			other -= r->redis_log_cpu_pct;
 		r->other_cpu_pct = other < 0 ? 0 : other;
 	}
 }

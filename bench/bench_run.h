@@ -69,6 +69,7 @@ struct bench_ctx {
 	bool				 pin;
 	cpu_set_t			 client_cpus;
 	pid_t				 server_pid;	/* -1: not ours */
+	pid_t				 log_pid;	/* --redis spawn; -1 */
 
 	pthread_barrier_t		 start;
 	uint64_t			 t0_ns;		/* before the barrier */

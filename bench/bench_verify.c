@@ -206,6 +206,7 @@ bench_result_init(struct bench_result *r, const char *system)
 	hist_init(&r->lat_from_router);
 	hist_init(&r->ack_lat);
 	r->server_cpu_pct = -1;
+	r->redis_log_cpu_pct = -1;
 	r->client_cpu_pct = -1;
 	r->other_cpu_pct = -1;
 	r->rss_kib_before = r->rss_kib_after = r->rss_kib_end = -1;

@@ -334,6 +334,8 @@ test_bench_json_has_every_key(void **state)
 	expect(rd, "pacer_lag_us", K_NULL);	/* closed loop */
 	expect(rd, "latency_split_us", K_NULL);	/* no router stamps */
 	expect(rd, "ack_latency_us", K_NULL);	/* no ack timed */
+	expect(rd, "cpu_pct.redis_log", K_NULL);	/* none spawned */
+	expect(rd, "params.redis", K_NULL);
 	expect(rd, "peer", K_NULL);		/* not asked */
 	assert_true(number(rd, "idle_conns") == 0);
 	expect(rd, "rss_kib_before", K_NULL);	/* unknown */
@@ -465,7 +467,7 @@ test_bench_json_rates_cover_the_window_after_warmup(void **state)
 }
 
 static void
-test_bench_json_reports_ack_latency(void **state)
+test_bench_json_reports_ack_latency_and_the_log_redis(void **state)
 {
 	struct bench_params	 p;
 	struct bench_result	*r = malloc(sizeof(*r));
@@ -475,16 +477,20 @@ test_bench_json_reports_ack_latency(void **state)
 
 	(void)state;
 	bench_params_init(&p);
+	p.spawn = true;
+	p.redis_url = "spawn";
 	p.ack_every = 1;
 	p.rate = 50000;
 	p.duration_s = 1;
 	fill(r, "callosum");
 	for (v = 1; v <= 1000; v++)
 		hist_record(&r->ack_lat, v * 2000);	/* 2 .. 2000 us */
+	r->redis_log_cpu_pct = 42.5;
 	json_buf_init(&b);
 	assert_int_equal(bench_json(&b, &p, r, NULL), 0);
 	if (!parse(rd, b.data))
 		fail_msg("not JSON: %s", b.data);
+	assert_string_equal(find(rd, "params.redis")->str, "spawn");
 	assert_true(number(rd, "params.ack_every") == 1);
 	expect(rd, "ack_latency_us", K_OBJ);
 	assert_true(number(rd, "ack_latency_us.samples") == 1000);
@@ -495,6 +501,15 @@ test_bench_json_reports_ack_latency(void **state)
 	    number(rd, "ack_latency_us.p99") <= 1980 * (1 + 1.0 / 128));
 	assert_true(number(rd, "ack_latency_us.p999") >= 1998 &&
 	    number(rd, "ack_latency_us.p999") <= 2000);
+	assert_true(number(rd, "cpu_pct.redis_log") == 42.5);
+	/* A URL given is shown as given. */
+	p.redis_url = "unix:///run/redis/redis.sock";
+	json_buf_clear(&b);
+	assert_int_equal(bench_json(&b, &p, r, NULL), 0);
+	if (!parse(rd, b.data))
+		fail_msg("not JSON: %s", b.data);
+	assert_string_equal(find(rd, "params.redis")->str,
+	    "unix:///run/redis/redis.sock");
 	json_buf_free(&b);
 	free(r);
 	free(rd);
@@ -826,7 +841,8 @@ main(void)
 		cmocka_unit_test(test_bench_json_peer_has_the_same_shape),
 		cmocka_unit_test(
 		    test_bench_json_rates_cover_the_window_after_warmup),
-		cmocka_unit_test(test_bench_json_reports_ack_latency),
+		cmocka_unit_test(
+		    test_bench_json_reports_ack_latency_and_the_log_redis),
 		cmocka_unit_test(test_bench_json_ackq_times_acks_in_order),
 		cmocka_unit_test(test_bench_json_ackq_grows_to_its_bound),
 		cmocka_unit_test(test_bench_json_ackq_ids_wrap_as_on_the_wire),
