@@ -65,7 +65,11 @@ struct bench_params {
 	enum bench_overflow	 overflow;
 	bool			 pin;
 	bool			 json;
-	const char		*redis_url;	/* passed to a spawned router */
+	/*
+	 * Passed to a spawned router; "spawn": a private redis-server
+	 * whose unix:// URL is passed (bench_spawn_redis).
+	 */
+	const char		*redis_url;
 	const char		*router_config;	/* its --config, or NULL */
 	const char		*compare;	/* "redis" or NULL */
 	unsigned		 idle;
@@ -122,8 +126,14 @@ struct bench_result {
 	 */
 	struct hist		 lat_to_router;
 	struct hist		 lat_from_router;
+	/*
+	 * Pubs with an id (--ack-every): their write to their ack. Empty
+	 * for a peer that acks nothing.
+	 */
+	struct hist		 ack_lat;
 	double			 server_cpu_pct; /* of one CPU; < 0 unknown */
 	double			 client_cpu_pct;
+	double			 redis_log_cpu_pct; /* --redis spawn, or < 0 */
 	double			 other_cpu_pct;	/* everyone else: noise */
 	long			 rss_kib_before; /* < 0: unknown */
 	long			 rss_kib_after;
@@ -174,6 +184,40 @@ bool		seqcheck_complete(const struct seqcheck *,
  * announced by lag frames (their budget is used up).
  */
 uint64_t	seqcheck_missing(struct seqcheck *, const uint64_t *final);
+
+/*
+ * The write times of one connection's pubs awaiting their ack, oldest
+ * first. The router answers a connection's requests in order, so an ack
+ * (or err) answers the oldest pending pub with its id; pending pubs older
+ * than it were never answered (counted as missing acks elsewhere) and go.
+ * Ids are compared modulo 2^32, as the wire carries them. It grows by
+ * doubling up to max entries: no allocation per pub.
+ */
+struct ackq_ent {
+	uint32_t	id;
+	uint64_t	t_ns;
+};
+struct ackq {
+	struct ackq_ent	*ring;
+	size_t		 cap;		/* a power of two, <= max */
+	size_t		 max;
+	size_t		 head;		/* index of the oldest */
+	size_t		 len;
+};
+
+/* An empty queue of at most max (>= 1) pending pubs. 0 or -1. */
+int		ackq_init(struct ackq *, size_t max);
+void		ackq_free(struct ackq *);
+/*
+ * Pub id (above every id pending) was written at t_ns. 0, or -1 when max
+ * pubs are pending or the queue cannot grow: that pub is not timed.
+ */
+int		ackq_push(struct ackq *, uint32_t id, uint64_t t_ns);
+/*
+ * The answer to pub id arrived. True with its write time in *t_ns when it
+ * was pending; false when it was not (never pushed, or answered already).
+ */
+bool		ackq_pop(struct ackq *, uint32_t id, uint64_t *t_ns);
 
 /*
  * Frames (bench_wire.c). A template is a whole frame, built once, that a

@@ -210,12 +210,15 @@ bj_figures(struct json_buf *b, bool *f, const struct bench_result *r)
 	    bj_lat(b, f, "latency_us", &r->lat) |
 	    bj_lat(b, f, "pacer_lag_us", r->open_loop ? &r->pacer_lag : NULL) |
 	    bj_split(b, f, r) |
+	    bj_lat(b, f, "ack_latency_us", &r->ack_lat) |
 	    bj_key(b, f, "cpu_pct") | json_buf_add(b, "{", 1);
 	g = true;
 	rc |= bj_dbl(b, &g, "server", r->server_cpu_pct < 0 ? NAN :
 	    r->server_cpu_pct, 1) |
 	    bj_dbl(b, &g, "clients", r->client_cpu_pct < 0 ? NAN :
 	    r->client_cpu_pct, 1) |
+	    bj_dbl(b, &g, "redis_log", r->redis_log_cpu_pct < 0 ? NAN :
+	    r->redis_log_cpu_pct, 1) |
 	    bj_dbl(b, &g, "other", r->other_cpu_pct < 0 ? NAN :
 	    r->other_cpu_pct, 1) |
 	    json_buf_add(b, "}", 1) |

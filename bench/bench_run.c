@@ -9,8 +9,9 @@
  * Publishers pipeline: they copy a prebuilt pub frame per message into a
  * batch buffer, patch the body header, and write the batch at once. Pubs
  * carry no id, so success is silent; every ack_every-th one carries an id
- * whose ack or err is counted when it comes back. At the end a ping's pong
- * says the router has handled every pub of that connection.
+ * whose ack or err is counted when it comes back, and the time from its
+ * write to its ack goes into ack_lat. At the end a ping's pong says the
+ * router has handled every pub of that connection.
  * Subscribers subscribe with credit 0 (so nothing arrives before their
  * loop runs), grant --credit with req, and grant again what they consumed
  * once that reaches half of it: demand stays between credit/2 and credit.
@@ -43,6 +44,7 @@
 #define RUN_HELLO_MS		5000
 #define RUN_STALL_NS		(UINT64_C(15) * 1000000000)
 #define RUN_FRAME_MAX		(16u * 1024 * 1024)
+#define RUN_ACKQ_MAX		(1u << 20)	/* pubs awaiting an ack */
 
 volatile sig_atomic_t	bench_interrupted;
 
@@ -56,6 +58,7 @@ bench_ctx_init(struct bench_ctx *ctx, const struct bench_params *p,
 	ctx->p = p;
 	ctx->label = label;
 	ctx->server_pid = -1;
+	ctx->log_pid = -1;
 	ctx->nonce = (uint32_t)(bench_now_ns() ^ ((uint64_t)getpid() << 16));
 	ctx->final = calloc(p->pubs, sizeof(*ctx->final));
 	ctx->pubc = aligned_alloc(64, sizeof(*ctx->pubc) * (p->pubs + 1));
@@ -67,8 +70,10 @@ bench_ctx_init(struct bench_ctx *ctx, const struct bench_params *p,
 		goto fail;
 	memset(ctx->pubc, 0, sizeof(*ctx->pubc) * (p->pubs + 1));
 	memset(ctx->subc, 0, sizeof(*ctx->subc) * (p->subs + 1));
-	for (i = 0; i < p->pubs; i++)
+	for (i = 0; i < p->pubs; i++) {
 		hist_init(&ctx->pubst[i].pacer_lag);
+		hist_init(&ctx->pubst[i].ack_lat);
+	}
 	for (i = 0; i < p->subs; i++) {
 		hist_init(&ctx->subst[i].lat);
 		hist_init(&ctx->subst[i].lat_to_router);
@@ -242,6 +247,7 @@ struct run_mark {
 	uint64_t	ns;
 	double		cpu;		/* ours */
 	double		srv;		/* the server's; < 0 unknown */
+	double		log;		/* the log's Redis; < 0 none */
 	double		sys;		/* the machine's; < 0 unknown */
 	uint64_t	pub;
 	uint64_t	del;
@@ -254,6 +260,7 @@ run_mark_take(struct bench_ctx *ctx, struct run_mark *m, uint64_t ns)
 	m->cpu = run_rusage_s();
 	m->sys = bench_sys_busy_s();
 	m->srv = ctx->server_pid > 0 ? bench_proc_cpu_s(ctx->server_pid) : -1;
+	m->log = ctx->log_pid > 0 ? bench_proc_cpu_s(ctx->log_pid) : -1;
 	run_counts(ctx, &m->pub, &m->del);
 }
 
@@ -322,7 +329,7 @@ run_collect(struct bench_ctx *ctx, struct bench_result *r,
     uint64_t *t_last)
 {
 	const struct bench_params	*p = ctx->p;
-	uint64_t			 t_end = 0;
+	uint64_t			 t_end = 0, untimed = 0;
 	unsigned			 i;
 
 	for (i = 0; i < p->pubs; i++) {
@@ -337,10 +344,16 @@ run_collect(struct bench_ctx *ctx, struct bench_result *r,
 		r->err.bad_frames += ps->bad_frames;
 		r->err.disconnects += ps->disconnects;
 		hist_merge(&r->pacer_lag, &ps->pacer_lag);
+		hist_merge(&r->ack_lat, &ps->ack_lat);
+		untimed += ps->ack_untimed;
 		if (ps->t_end_ns > t_end)
 			t_end = ps->t_end_ns;
 		run_first_err(r, ps->first_err);
 	}
+	if (untimed > 0)
+		fprintf(stderr, "callosum-bench: %llu acks not timed (over %u "
+		    "pubs awaited theirs)\n", (unsigned long long)untimed,
+		    RUN_ACKQ_MAX);
 	*t_last = 0;
 	for (i = 0; i < p->subs; i++) {
 		struct bench_substat	*ss = &ctx->subst[i];
@@ -379,6 +392,8 @@ run_cpu(struct bench_ctx *ctx, const struct run_mark *m, uint64_t now,
 	r->client_cpu_pct = (e.cpu - m->cpu) / wall * 100;
 	if (m->srv >= 0 && e.srv >= 0)
 		r->server_cpu_pct = (e.srv - m->srv) / wall * 100;
+	if (m->log >= 0 && e.log >= 0)
+		r->redis_log_cpu_pct = (e.log - m->log) / wall * 100;
 	/*
 	 * What the rest of the machine used meanwhile: a figure taken while
 	 * others ran is not comparable (ticks are coarse: a few % is noise).
@@ -386,6 +401,8 @@ run_cpu(struct bench_ctx *ctx, const struct run_mark *m, uint64_t now,
 	if (m->sys >= 0 && e.sys >= 0 && r->server_cpu_pct >= 0) {
 		other = (e.sys - m->sys) / wall * 100 - r->client_cpu_pct -
 		    r->server_cpu_pct;
+		if (r->redis_log_cpu_pct >= 0)
+			other -= r->redis_log_cpu_pct;
 		r->other_cpu_pct = other < 0 ? 0 : other;
 	}
 }
@@ -441,6 +458,7 @@ struct run_pub {
 	unsigned		 idx;
 	struct run_io		 io;
 	struct bench_pubstat	*st;
+	struct ackq		 ackq;		/* pubs with an id, unacked */
 	struct bw_tmpl		 tmpl[2][2];	/* [cross][with id] */
 	size_t			 frame_max;
 	unsigned char		*obuf;
@@ -633,6 +651,8 @@ run_pub_append(struct run_pub *rp, uint64_t ts, uint64_t sent)
 	if (id) {
 		/* ids 1, 2, ...: the acks come back in this order. */
 		bw_put_id(dst + t->id_off, (uint32_t)(++rp->st->with_id));
+		if (ackq_push(&rp->ackq, (uint32_t)rp->st->with_id, sent) == -1)
+			rp->st->ack_untimed++;
 	}
 	rp->olen += t->len;
 	rp->seq++;
@@ -854,6 +874,22 @@ run_pub_timer_cb(evutil_socket_t fd, short what, void *arg)
 		event_add(rp->io.wev, NULL);
 }
 
+/*
+ * The answer to a pub with an id: an ack's time since that pub's write
+ * counts when the write fell in the measured window; an err's does not.
+ */
+static void
+run_pub_answered(struct run_pub *rp, const struct bw_frame *f, bool ack,
+    uint64_t now)
+{
+	uint64_t	t;
+
+	if (!f->has_id || !ackq_pop(&rp->ackq, (uint32_t)f->id, &t))
+		return;
+	if (ack && bench_measured(rp->ctx, t))
+		hist_record(&rp->st->ack_lat, now > t ? now - t : 0);
+}
+
 static int
 run_pub_frame(void *arg, const unsigned char *body, uint32_t len,
     uint64_t now)
@@ -868,11 +904,13 @@ run_pub_frame(void *arg, const unsigned char *body, uint32_t len,
 	switch (f.op) {
 	case BW_OP_ACK:
 		rp->st->acks++;
+		run_pub_answered(rp, &f, true, now);
 		break;
 	case BW_OP_ERR:
 		rp->st->err_frames++;
 		if (f.has_id)
 			rp->st->errs_id++;
+		run_pub_answered(rp, &f, false, now);
 		run_err_code(rp->st->first_err, sizeof(rp->st->first_err),
 		    f.code, f.code_len);
 		break;
@@ -1242,6 +1280,8 @@ run_pub_setup(struct run_pub *rp)
 		rp->ocap = 2 * rp->frame_max + BW_SMALL_MAX;
 	if ((rp->obuf = malloc(rp->ocap)) == NULL)
 		return (-1);
+	if (p->ack_every != 0 && ackq_init(&rp->ackq, RUN_ACKQ_MAX) == -1)
+		return (-1);
 	return (0);
 }
 
@@ -1307,6 +1347,7 @@ out:
 		for (j = 0; j < 4; j++)
 			bw_tmpl_free(&pubs[i].tmpl[j / 2][j % 2]);
 		free(pubs[i].obuf);
+		ackq_free(&pubs[i].ackq);
 	}
 	for (i = 0; subs != NULL && i < p->subs; i++)
 		run_io_free(&subs[i].io);

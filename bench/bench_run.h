@@ -38,7 +38,9 @@ struct bench_pubstat {
 	uint64_t	bad_frames;
 	uint64_t	disconnects;
 	uint64_t	t_end_ns;	/* the server had handled them all */
+	uint64_t	ack_untimed;	/* acked, too many pending to time */
 	struct hist	pacer_lag;
+	struct hist	ack_lat;	/* see bench_result */
 	char		first_err[64];
 };
 
@@ -67,6 +69,7 @@ struct bench_ctx {
 	bool				 pin;
 	cpu_set_t			 client_cpus;
 	pid_t				 server_pid;	/* -1: not ours */
+	pid_t				 log_pid;	/* --redis spawn; -1 */
 
 	pthread_barrier_t		 start;
 	uint64_t			 t0_ns;		/* before the barrier */

@@ -1,8 +1,9 @@
 /*
- * bench_verify: the delivery check of one subscriber, and the arithmetic
- * of a result. Exactly once and in order, per publisher: seq must be the
- * next one expected. Above it is a gap (explained when lag frames announced
- * at least that many drops), below it a duplicate or a late message.
+ * bench_verify: the delivery check of one subscriber, the queue that times
+ * a publisher's acks, and the arithmetic of a result. The check: exactly
+ * once and in order, per publisher: seq must be the next one expected.
+ * Above it is a gap (explained when lag frames announced at least that
+ * many drops), below it a duplicate or a late message.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -118,6 +119,82 @@ seqcheck_missing(struct seqcheck *sc, const uint64_t *final)
 	return (missing);
 }
 
+#define ACKQ_FIRST	1024	/* entries allocated at first */
+
+int
+ackq_init(struct ackq *q, size_t max)
+{
+	memset(q, 0, sizeof(*q));
+	q->max = max;
+	q->cap = 1;
+	while (q->cap < ACKQ_FIRST && q->cap * 2 <= max)
+		q->cap *= 2;
+	if ((q->ring = calloc(q->cap, sizeof(*q->ring))) == NULL)
+		return (-1);
+	return (0);
+}
+
+void
+ackq_free(struct ackq *q)
+{
+	free(q->ring);
+	memset(q, 0, sizeof(*q));
+}
+
+/* Doubles the ring, the oldest entry moving to index 0. 0 or -1. */
+static int
+ackq_grow(struct ackq *q)
+{
+	struct ackq_ent	*n;
+	size_t		 i;
+
+	if (q->cap * 2 > q->max ||
+	    (n = calloc(q->cap * 2, sizeof(*n))) == NULL)
+		return (-1);
+	for (i = 0; i < q->len; i++)
+		n[i] = q->ring[(q->head + i) & (q->cap - 1)];
+	free(q->ring);
+	q->ring = n;
+	q->cap *= 2;
+	q->head = 0;
+	return (0);
+}
+
+int
+ackq_push(struct ackq *q, uint32_t id, uint64_t t_ns)
+{
+	struct ackq_ent	*e;
+
+	if (q->len == q->cap && ackq_grow(q) == -1)
+		return (-1);
+	e = &q->ring[(q->head + q->len) & (q->cap - 1)];
+	e->id = id;
+	e->t_ns = t_ns;
+	q->len++;
+	return (0);
+}
+
+bool
+ackq_pop(struct ackq *q, uint32_t id, uint64_t *t_ns)
+{
+	const struct ackq_ent	*e;
+	int32_t			 d;
+
+	while (q->len > 0) {
+		e = &q->ring[q->head];
+		d = (int32_t)(e->id - id);
+		if (d > 0)
+			return (false);	/* id is older than every pending */
+		q->head = (q->head + 1) & (q->cap - 1);
+		q->len--;
+		if (d == 0) {
+			*t_ns = e->t_ns;
+			return (true);
+		}
+	}
+	return (false);
+}
+
 void
 bench_result_init(struct bench_result *r, const char *system)
 {
@@ -127,7 +204,9 @@ bench_result_init(struct bench_result *r, const char *system)
 	hist_init(&r->pacer_lag);
 	hist_init(&r->lat_to_router);
 	hist_init(&r->lat_from_router);
+	hist_init(&r->ack_lat);
 	r->server_cpu_pct = -1;
+	r->redis_log_cpu_pct = -1;
 	r->client_cpu_pct = -1;
 	r->other_cpu_pct = -1;
 	r->rss_kib_before = r->rss_kib_after = r->rss_kib_end = -1;

@@ -2,9 +2,10 @@
  * callosum-bench: throughput and latency of a Callosum router, optionally
  * side by side with Redis pub/sub under the same workload. See README.md.
  *
- * Start-up order: arguments (exit 64), the private directory and the
- * router (--spawn; exit 69 when it does not come up), idle connections,
- * the workload, the router's stop, then the peer, then the report.
+ * Start-up order: arguments (exit 64), the private directory, the Redis
+ * of the router's event log (--redis spawn) and the router (--spawn; exit
+ * 69 when either does not come up), idle connections, the workload, the
+ * router's stop and its Redis's, then the peer, then the report.
  */
 #include <sys/resource.h>
 
@@ -35,7 +36,8 @@ usage(FILE *f)
 "usage: callosum-bench [--socket PATH | --spawn] [--pubs N] [--subs N]\n"
 "                      [--size BYTES] [--rate MSG_PER_S | unlimited]\n"
 "                      [--duration S | --count N] [--cross PCT] [--credit N]\n"
-"                      [--overflow block|drop] [--pin] [--json] [--redis URL]\n"
+"                      [--overflow block|drop] [--pin] [--json]\n"
+"                      [--redis URL | --redis spawn]\n"
 "                      [--compare redis] [--idle N] [--ack-every K]\n"
 "                      [--drain S] [--spin-us U] [--warmup S]\n"
 "                      [--router-config FILE] [--help]\n"
@@ -55,14 +57,16 @@ usage(FILE *f)
 "  --cross PCT      percent published from \"internal\" (cross-tract, logged)\n"
 "  --credit N       subscriber demand, re-granted at half (default 4096)\n"
 "  --overflow M     block (default) or drop: the subscriptions' overflow\n"
-"  --pin            spawned server alone on the last CPU, clients on the rest\n"
+"  --pin            spawned servers on the last CPU, clients on the rest\n"
 "  --json           one JSON object on stdout instead of the summary\n"
 "  --redis URL      passed to the spawned callosumd\n"
+"  --redis spawn    start a private redis-server for it (no persistence,\n"
+"                   pinned with the router) and pass its unix:// URL\n"
 "  --router-config FILE  passed to the spawned callosumd as --config\n"
 "  --compare redis  run the same workload over Redis pub/sub too\n"
 "  --idle N         hold N idle hello'd connections during the run\n"
 "  --ack-every K    every Kth pub carries an id and is acked (default 1024;\n"
-"                   0: none)\n"
+"                   0: none); write -> ack latency is reported\n"
 "  --drain S        wait at most S s for deliveries after publishing (5)\n"
 "  --spin-us U      open loop: wake U us before each send and spin to it,\n"
 "                   when U * rate <= 500000 (all publishers spin at most\n"
@@ -70,7 +74,8 @@ usage(FILE *f)
 "  --warmup S       publish S seconds more first, left out of the rates, CPU\n"
 "                   and latency (with --duration; default 0). Every message\n"
 "                   is still checked.\n"
-"Exit status: 0 no errors, 1 errors, 64 bad usage, 69 router unreachable.\n",
+"Exit status: 0 no errors, 1 errors, 64 bad usage, 69 router (or a\n"
+"redis-server) unreachable.\n",
 	    BENCH_BODY_MIN, BENCH_DEFAULT_DURATION, BENCH_SPIN_US);
 }
 
@@ -395,6 +400,32 @@ fmt_lat(char *buf, size_t len, const struct hist *h, double pct)
 		    hist_percentile(h, pct)) / 1e3);
 }
 
+/* Whether --redis asks for a private redis-server. */
+static bool
+redis_spawn(const struct bench_params *p)
+{
+	return (p->redis_url != NULL && strcmp(p->redis_url, "spawn") == 0);
+}
+
+/*
+ * --redis spawn: a private redis-server in dir, on the router's CPU under
+ * --pin (README.md says why), and the URL for the router in url. 0 or -1.
+ */
+static int
+spawn_log_redis(struct bench_proc *pr, const char *dir, const cpu_set_t *pin,
+    char *url, size_t len)
+{
+	if (bench_spawn_redis(pr, dir, pin) == -1)
+		return (-1);
+	if ((size_t)snprintf(url, len, "unix://%s", pr->sock) >= len) {
+		fprintf(stderr, "callosum-bench: %s: path too long\n",
+		    pr->sock);
+		bench_proc_stop(pr, 5000);
+		return (-1);
+	}
+	return (0);
+}
+
 /* One row of the summary: the router's column, then the peer's. */
 static void
 row(const char *name, const char *a, const char *b)
@@ -416,6 +447,24 @@ lat_row(const char *name, const struct hist *a, const struct hist *b,
 	if (b != NULL)
 		fmt_lat(v[1], sizeof(v[1]), b, pct);
 	row(name, v[0], b != NULL ? v[1] : NULL);
+}
+
+/* Write -> ack latency of the pubs with an id (a peer has none). */
+static void
+ack_rows(const struct bench_result *r, const struct bench_result *peer)
+{
+	static const struct {
+		const char	*name;
+		double		 pct;
+	} pcts[] = {
+		{ "ack latency p50", 50 }, { "ack latency p99", 99 },
+		{ "ack latency p99.9", 99.9 }, { "ack latency max", 100 }
+	};
+	size_t	k;
+
+	for (k = 0; k < sizeof(pcts) / sizeof(pcts[0]); k++)
+		lat_row(pcts[k].name, &r->ack_lat, peer ? &peer->ack_lat :
+		    NULL, pcts[k].pct);
 }
 
 static void
@@ -453,8 +502,9 @@ print_human(const struct bench_params *p, const struct bench_result *r,
 		printf("%.1f s", p->duration_s);
 	if (p->warmup_s > 0)
 		printf(" after %.1f s warm-up", p->warmup_s);
-	printf("%s%s\n", p->pin ? ", pinned" : "",
-	    p->overflow == BENCH_OVERFLOW_DROP ? ", overflow drop" : "");
+	printf("%s%s%s%s\n", p->pin ? ", pinned" : "",
+	    p->overflow == BENCH_OVERFLOW_DROP ? ", overflow drop" : "",
+	    p->redis_url ? ", redis " : "", p->redis_url ? p->redis_url : "");
 	row("", r->system, peer ? peer->system : NULL);
 	ROW("published", "%llu", (unsigned long long)s[i]->published);
 	ROW("delivered", "%llu", (unsigned long long)s[i]->delivered);
@@ -488,9 +538,14 @@ print_human(const struct bench_params *p, const struct bench_result *r,
 		lat_row("router to sub p99", &r->lat_from_router,
 		    peer ? &peer->lat_from_router : NULL, 99);
 	}
+	if (r->ack_lat.count > 0)
+		ack_rows(r, peer);
 	ROW("server cpu", s[i]->server_cpu_pct < 0 ? "-" : "%.0f%%",
 	    s[i]->server_cpu_pct);
 	ROW("client cpu", "%.0f%%", s[i]->client_cpu_pct);
+	if (r->redis_log_cpu_pct >= 0)
+		ROW("redis log cpu", s[i]->redis_log_cpu_pct < 0 ? "-" :
+		    "%.0f%%", s[i]->redis_log_cpu_pct);
 	ROW("other cpu (noise)", s[i]->other_cpu_pct < 0 ? "-" : "%.0f%%",
 	    s[i]->other_cpu_pct);
 	if (r->rss_kib_before >= 0) {
@@ -536,11 +591,13 @@ main(int argc, char **argv)
 	struct bench_result	*r = NULL, *peer = NULL;
 	struct bench_ctx	 ctx, pctx;
 	struct bench_proc	 router = { .pid = -1 }, redis = { .pid = -1 };
+	struct bench_proc	 logredis = { .pid = -1 };
 	struct client		**idle = NULL;
 	struct sigaction	 sa;
 	struct json_buf		 jb;
 	cpu_set_t		 srv_cpus, cli_cpus;
-	char			 dir[256] = "";
+	char			 dir[256] = "", url[300];
+	const char		*redis_url;
 	bool			 have_ctx = false, have_pctx = false;
 	unsigned		 i;
 	int			 rc = BENCH_EX_OK;
@@ -553,6 +610,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "callosum-bench: try --help\n");
 		return (BENCH_EX_USAGE);
 	}
+	redis_url = p.redis_url;	/* "spawn": replaced by the URL */
 	signal(SIGPIPE, SIG_IGN);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -583,8 +641,16 @@ main(int argc, char **argv)
 		dir[0] = '\0';
 		goto out;
 	}
+	if (redis_spawn(&p)) {
+		if (spawn_log_redis(&logredis, dir, p.pin ? &srv_cpus : NULL,
+		    url, sizeof(url)) == -1) {
+			rc = BENCH_EX_UNAVAILABLE;
+			goto out;
+		}
+		redis_url = url;
+	}
 	if (p.spawn) {
-		if (bench_spawn_router(&router, dir, p.redis_url,
+		if (bench_spawn_router(&router, dir, redis_url,
 		    p.router_config, p.pin ? &srv_cpus : NULL) == -1) {
 			rc = BENCH_EX_UNAVAILABLE;
 			goto out;
@@ -608,6 +674,7 @@ main(int argc, char **argv)
 	have_ctx = true;
 	ctx.private_server = p.spawn;
 	ctx.server_pid = p.spawn ? router.pid : -1;
+	ctx.log_pid = logredis.pid;
 	ctx.pin = p.pin;
 	ctx.client_cpus = cli_cpus;
 	if ((rc = bench_run_callosum(&ctx, r)) != 0)
@@ -621,6 +688,10 @@ main(int argc, char **argv)
 	if (router.pid > 0 && bench_proc_stop(&router, 5000) != 0)
 		fprintf(stderr, "callosum-bench: callosumd did not exit "
 		    "cleanly\n");
+	/* After the router, which hands it what it holds; before --compare's
+	 * Redis, which takes the same socket name. */
+	if (logredis.pid > 0)
+		bench_proc_stop(&logredis, 5000);
 
 	if (p.compare && !bench_interrupted) {
 		bench_result_init(peer, "redis");
@@ -665,6 +736,8 @@ out:
 	free(idle);
 	if (router.pid > 0)
 		bench_proc_stop(&router, 5000);
+	if (logredis.pid > 0)
+		bench_proc_stop(&logredis, 5000);
 	if (redis.pid > 0)
 		bench_proc_stop(&redis, 5000);
 	if (dir[0] != '\0')

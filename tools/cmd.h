@@ -103,9 +103,13 @@ struct cmd_stream {
 	uint64_t	 window;	/* credit kept granted */
 	uint64_t	 count;		/* stop after this many; 0: no limit */
 	bool		 until_end;	/* replay: done at "end" */
-	/* Set by cmd_stream_credit() and updated as it runs. */
+	/*
+	 * Set by cmd_stream_credit() and updated as it runs. received is
+	 * atomic so that replay's progress, a signal handler, may read it
+	 * while the stream runs (where it is lock-free: replay checks).
+	 */
 	uint64_t	 granted;
-	uint64_t	 received;
+	_Atomic uint64_t received;
 };
 
 /* The initial credit to ask for: the window, or less under a count. */

@@ -2,17 +2,25 @@
  * The callosum command-line client against a real router (SPEC: "Programs
  * and their command lines"): output, --json, and exit codes 0, 1, 64, 69.
  */
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tests/support/harness.h"
 
 #define T		HARNESS_TIMEOUT_MS
 #define CLI_MS		20000	/* one CLI run (ASan builds start slowly) */
 #define MAX_LINES	2048
+/* callosum replay: its progress starts this many ms in (tests: at once). */
+#define PROGRESS_ENV	"CALLOSUM_PROGRESS_DELAY_MS"
 
 static const char *
 cli(void)
@@ -490,6 +498,198 @@ HARNESS_TEST(test_cli_replay_prints_events_and_exits_0)
 	lines_free(&l);
 }
 
+/* Publishes n cross-tract bodies "p-0", "p-1", ... with pub --lines. */
+static void
+pub_lines(struct harness *h, int n)
+{
+	const char *const	 args[] = { "--lines", "--from", "external",
+	    "internal", "-", NULL };
+	struct harness_proc	*p;
+	char			*input, *at;
+	int			 i;
+
+	input = malloc((size_t)n * 16 + 1);
+	assert_non_null(input);
+	at = input;
+	*at = '\0';
+	for (i = 0; i < n; i++)
+		at += sprintf(at, "p-%d\n", i);
+	assert_exit(run_cli(h, "pub", args, input, &p), 0, "pub --lines", p);
+	free(input);
+}
+
+/* What `callosum replay` prints for JSON line i of a replay --json. */
+static void
+plain_line(const struct lines *json, int i, char *out, size_t size)
+{
+	char	f[6][64];
+
+	snprintf(out, size, "%s %s->%s %s %s: %s",
+	    json_str(json, i, "eid", f[0], sizeof f[0]),
+	    json_str(json, i, "from", f[1], sizeof f[1]),
+	    json_str(json, i, "to", f[2], sizeof f[2]),
+	    json_str(json, i, "kind", f[3], sizeof f[3]),
+	    json_str(json, i, "agent", f[4], sizeof f[4]),
+	    json_str(json, i, "body", f[5], sizeof f[5]));
+}
+
+/* Runs replay with args: exit 0 and nothing at all on stderr. */
+static const char *
+replay_quiet(struct harness *h, const char *const *args, const char *what)
+{
+	struct harness_proc	*p;
+
+	assert_exit(run_cli(h, "replay", args, NULL, &p), 0, what, p);
+	if (*harness_proc_stderr(p) != '\0')
+		HFAIL("%s wrote to stderr: %s", what, harness_proc_stderr(p));
+	return (harness_proc_stdout(p));
+}
+
+HARNESS_TEST(test_cli_replay_off_a_terminal_prints_the_events_only)
+{
+	struct harness		*h = harness_start(NULL, NULL);
+	const char *const	 json[] = { "--json", NULL };
+	const char *const	 plain[] = { NULL };
+	struct lines		 lj, lp;
+	char			 want[256], body[32], *before;
+	int			 i, n = 1500;
+
+	(void)state;
+	pub_lines(h, n);
+	before = strdup(replay_quiet(h, plain, "replay"));
+	assert_non_null(before);
+	/*
+	 * Progress would start at once if stderr were a terminal: the
+	 * harness's files are not, so output and stderr stay as they were.
+	 */
+	setenv(PROGRESS_ENV, "1", 1);
+	lines_split(&lj, replay_quiet(h, json, "replay --json"));
+	lines_split(&lp, replay_quiet(h, plain, "replay"));
+	unsetenv(PROGRESS_ENV);
+	assert_int_equal(lj.n, n);
+	assert_json_lines(&lj);
+	assert_int_equal(lp.n, n);
+	for (i = 0; i < n; i++) {
+		snprintf(want, sizeof want, "p-%d", i);
+		assert_string_equal(json_str(&lj, i, "body", body,
+		    sizeof body), want);
+		plain_line(&lj, i, want, sizeof want);
+		assert_string_equal(lp.line[i], want);
+	}
+	lines_free(&lj);
+	lines_free(&lp);
+	assert_string_equal(replay_quiet(h, plain, "replay"), before);
+	free(before);
+}
+
+/* Stderr on a new pseudo-terminal: the master's fd; the slave's in *slave. */
+static int
+pty_open(int *slave)
+{
+	const char	*name;
+	int		 m;
+
+	if ((m = posix_openpt(O_RDWR | O_NOCTTY)) == -1 || grantpt(m) == -1 ||
+	    unlockpt(m) == -1 || (name = ptsname(m)) == NULL ||
+	    (*slave = open(name, O_RDWR | O_NOCTTY)) == -1)
+		HFAIL("pseudo-terminal: %s", strerror(errno));
+	return (m);
+}
+
+/* Appends what the terminal holds now to buf (at most cap - 1 bytes). */
+static void
+pty_drain(int m, char *buf, size_t cap, size_t *len, int wait_ms)
+{
+	struct pollfd	pfd = { .fd = m, .events = POLLIN };
+	ssize_t		n;
+
+	while (poll(&pfd, 1, wait_ms) == 1 && *len + 1 < cap) {
+		if ((n = read(m, buf + *len, cap - 1 - *len)) <= 0)
+			break;
+		*len += (size_t)n;
+		wait_ms = 0;
+	}
+	buf[*len] = '\0';
+}
+
+/*
+ * Runs argv with stdout to the file out and stderr on a pseudo-terminal,
+ * as a person would watch a replay into a file. Returns its exit code;
+ * what it wrote to the terminal goes to tty.
+ */
+static int
+run_on_tty(const char *const *argv, const char *out, char *tty, size_t cap)
+{
+	size_t	len = 0;
+	pid_t	pid;
+	int	m, slave, fd, status, waited = 0;
+
+	m = pty_open(&slave);
+	if ((pid = fork()) == -1)
+		HFAIL("fork: %s", strerror(errno));
+	if (pid == 0) {
+		if ((fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644)) ==
+		    -1 || dup2(fd, 1) == -1 || dup2(slave, 2) == -1)
+			_exit(126);
+		if ((fd = open("/dev/null", O_RDONLY)) == -1 ||
+		    dup2(fd, 0) == -1)
+			_exit(126);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	/* Our slave fd stays open: the terminal keeps what was written. */
+	while (waitpid(pid, &status, WNOHANG) != pid) {
+		pty_drain(m, tty, cap, &len, 50);
+		if ((waited += 50) > CLI_MS) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			HFAIL("%s did not exit within %d ms", argv[1], CLI_MS);
+		}
+	}
+	pty_drain(m, tty, cap, &len, 0);
+	close(slave);
+	close(m);
+	return (harness_exit_code(status));
+}
+
+HARNESS_TEST(test_cli_replay_on_a_tty_shows_progress_then_clears_it)
+{
+	struct harness		*h = harness_start(NULL, NULL);
+	const char		*out = harness_path(h, "replay.out");
+	const char		*argv[] = { cli(), "replay", "--socket",
+	    harness_sock(h), NULL };
+	static char		 tty[65536];
+	char			*text, *last;
+	size_t			 len, i, nl = 0;
+	int			 n = 20000, code;
+
+	(void)state;
+	pub_lines(h, n);
+	setenv(PROGRESS_ENV, "1", 1);
+	code = run_on_tty(argv, out, tty, sizeof tty);
+	unsetenv(PROGRESS_ENV);
+	if (code != 0)
+		HFAIL("replay on a terminal: exit %d: %s", code, tty);
+	/* Every event on stdout, each line whole. */
+	if ((text = harness_read_file(out, &len)) == NULL)
+		HFAIL("no %s", out);
+	for (i = 0; i < len; i++)
+		nl += text[i] == '\n';
+	assert_int_equal(nl, n);
+	assert_true(len > 0 && text[len - 1] == '\n');
+	free(text);
+	/* One line rewritten in place, then blanked: no newline at all. */
+	if (strstr(tty, "\rreplay: ") == NULL || strchr(tty, '\n') != NULL)
+		HFAIL("no progress line on the terminal: \"%s\"", tty);
+	len = strlen(tty);
+	assert_true(len >= 3 && tty[len - 1] == '\r');
+	tty[len - 1] = '\0';
+	last = strrchr(tty, '\r');
+	assert_non_null(last);
+	assert_true(last[1] == ' ' && strspn(last + 1, " ") ==
+	    strlen(last + 1));
+}
+
 HARNESS_TEST(test_cli_stats_json_is_one_object)
 {
 	struct harness		*h = harness_start(NULL, NULL);
@@ -572,6 +772,10 @@ main(void)
 		HARNESS_UNIT_TEST(test_cli_sub_from_eid_prints_logged_messages),
 		HARNESS_UNIT_TEST(test_cli_sub_grants_demand_as_it_prints),
 		HARNESS_UNIT_TEST(test_cli_replay_prints_events_and_exits_0),
+		HARNESS_UNIT_TEST(
+		    test_cli_replay_off_a_terminal_prints_the_events_only),
+		HARNESS_UNIT_TEST(
+		    test_cli_replay_on_a_tty_shows_progress_then_clears_it),
 		HARNESS_UNIT_TEST(test_cli_stats_json_is_one_object),
 		HARNESS_UNIT_TEST(test_cli_exits_69_without_a_router),
 		HARNESS_UNIT_TEST(test_cli_exits_64_on_bad_arguments),

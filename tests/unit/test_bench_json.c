@@ -333,6 +333,9 @@ test_bench_json_has_every_key(void **state)
 	expect(rd, "error_detail", K_OBJ);
 	expect(rd, "pacer_lag_us", K_NULL);	/* closed loop */
 	expect(rd, "latency_split_us", K_NULL);	/* no router stamps */
+	expect(rd, "ack_latency_us", K_NULL);	/* no ack timed */
+	expect(rd, "cpu_pct.redis_log", K_NULL);	/* none spawned */
+	expect(rd, "params.redis", K_NULL);
 	expect(rd, "peer", K_NULL);		/* not asked */
 	assert_true(number(rd, "idle_conns") == 0);
 	expect(rd, "rss_kib_before", K_NULL);	/* unknown */
@@ -365,6 +368,7 @@ test_bench_json_peer_has_the_same_shape(void **state)
 	hist_record(&r->pacer_lag, 2500);
 	hist_record(&r->lat_to_router, 3000);
 	hist_record(&r->lat_from_router, 4000);
+	hist_record(&r->ack_lat, 5000);
 	r->rss_kib_before = 4000;
 	r->rss_kib_after = 9000;
 	r->idle_conns = 1000;
@@ -404,8 +408,9 @@ test_bench_json_peer_has_the_same_shape(void **state)
 		if (*k == '\0' || strncmp(k, "params", 6) == 0 ||
 		    strncmp(k, "peer", 4) == 0)
 			continue;
-		/* Redis stamps nothing: its split is null, not absent. */
-		if (strncmp(k, "latency_split_us.", 17) == 0)
+		/* Redis stamps and acks nothing: null, not absent. */
+		if (strncmp(k, "latency_split_us.", 17) == 0 ||
+		    strncmp(k, "ack_latency_us.", 15) == 0)
 			continue;
 		snprintf(path, sizeof(path), "peer.%s", k);
 		if (find(rd, path) == NULL)
@@ -413,6 +418,7 @@ test_bench_json_peer_has_the_same_shape(void **state)
 	}
 	expect(rd, "peer.cpu_pct.server", K_NULL);
 	expect(rd, "peer.latency_split_us", K_NULL);
+	expect(rd, "peer.ack_latency_us", K_NULL);
 	assert_true(number(rd, "peer.errors") == 0);
 	json_buf_free(&b);
 	free(r);
@@ -458,6 +464,129 @@ test_bench_json_rates_cover_the_window_after_warmup(void **state)
 	json_buf_free(&b);
 	free(r);
 	free(rd);
+}
+
+static void
+test_bench_json_reports_ack_latency_and_the_log_redis(void **state)
+{
+	struct bench_params	 p;
+	struct bench_result	*r = malloc(sizeof(*r));
+	struct reader		*rd = malloc(sizeof(*rd));
+	struct json_buf		 b;
+	uint64_t		 v;
+
+	(void)state;
+	bench_params_init(&p);
+	p.spawn = true;
+	p.redis_url = "spawn";
+	p.ack_every = 1;
+	p.rate = 50000;
+	p.duration_s = 1;
+	fill(r, "callosum");
+	for (v = 1; v <= 1000; v++)
+		hist_record(&r->ack_lat, v * 2000);	/* 2 .. 2000 us */
+	r->redis_log_cpu_pct = 42.5;
+	json_buf_init(&b);
+	assert_int_equal(bench_json(&b, &p, r, NULL), 0);
+	if (!parse(rd, b.data))
+		fail_msg("not JSON: %s", b.data);
+	assert_string_equal(find(rd, "params.redis")->str, "spawn");
+	assert_true(number(rd, "params.ack_every") == 1);
+	expect(rd, "ack_latency_us", K_OBJ);
+	assert_true(number(rd, "ack_latency_us.samples") == 1000);
+	assert_true(number(rd, "ack_latency_us.max") == 2000);
+	assert_true(number(rd, "ack_latency_us.p50") >= 1000 &&
+	    number(rd, "ack_latency_us.p50") <= 1000 * (1 + 1.0 / 128));
+	assert_true(number(rd, "ack_latency_us.p99") >= 1980 &&
+	    number(rd, "ack_latency_us.p99") <= 1980 * (1 + 1.0 / 128));
+	assert_true(number(rd, "ack_latency_us.p999") >= 1998 &&
+	    number(rd, "ack_latency_us.p999") <= 2000);
+	assert_true(number(rd, "cpu_pct.redis_log") == 42.5);
+	/* A URL given is shown as given. */
+	p.redis_url = "unix:///run/redis/redis.sock";
+	json_buf_clear(&b);
+	assert_int_equal(bench_json(&b, &p, r, NULL), 0);
+	if (!parse(rd, b.data))
+		fail_msg("not JSON: %s", b.data);
+	assert_string_equal(find(rd, "params.redis")->str,
+	    "unix:///run/redis/redis.sock");
+	json_buf_free(&b);
+	free(r);
+	free(rd);
+}
+
+static void
+test_bench_json_ackq_times_acks_in_order(void **state)
+{
+	struct ackq	q;
+	uint64_t	t;
+
+	(void)state;
+	assert_int_equal(ackq_init(&q, 8), 0);
+	assert_int_equal(ackq_push(&q, 1, 100), 0);
+	assert_int_equal(ackq_push(&q, 2, 200), 0);
+	assert_int_equal(ackq_push(&q, 3, 300), 0);
+	assert_true(ackq_pop(&q, 1, &t));
+	assert_int_equal(t, 100);
+	/* 2 was never answered: 3's answer drops it. */
+	assert_true(ackq_pop(&q, 3, &t));
+	assert_int_equal(t, 300);
+	assert_int_equal(q.len, 0);
+	/* Answered already, or never sent: not timed. */
+	assert_false(ackq_pop(&q, 3, &t));
+	assert_false(ackq_pop(&q, 9, &t));
+	ackq_free(&q);
+}
+
+static void
+test_bench_json_ackq_grows_to_its_bound(void **state)
+{
+	struct ackq	q;
+	uint64_t	t;
+	uint32_t	id;
+
+	(void)state;
+	assert_int_equal(ackq_init(&q, 4096), 0);
+	assert_int_equal(q.cap, 1024);
+	/* Wrapped once, so growing must keep the order. */
+	for (id = 1; id <= 1000; id++)
+		assert_int_equal(ackq_push(&q, id, id * 10), 0);
+	for (id = 1; id <= 900; id++)
+		assert_true(ackq_pop(&q, id, &t));
+	for (id = 1001; id <= 900 + 4096; id++)
+		assert_int_equal(ackq_push(&q, id, id * 10), 0);
+	assert_int_equal(q.cap, 4096);
+	/* Full at its bound: the next pub is not timed, the others are. */
+	assert_int_equal(ackq_push(&q, id, id * 10), -1);
+	assert_int_equal(q.len, 4096);
+	assert_false(ackq_pop(&q, 900, &t));	/* answered already */
+	for (id = 901; id <= 900 + 4096; id++) {
+		assert_true(ackq_pop(&q, id, &t));
+		assert_int_equal(t, (uint64_t)id * 10);
+	}
+	assert_false(ackq_pop(&q, id, &t));	/* the one not timed */
+	ackq_free(&q);
+}
+
+static void
+test_bench_json_ackq_ids_wrap_as_on_the_wire(void **state)
+{
+	struct ackq	q;
+	uint64_t	t;
+
+	(void)state;
+	assert_int_equal(ackq_init(&q, 16), 0);
+	assert_int_equal(ackq_push(&q, UINT32_MAX - 1, 1), 0);
+	assert_int_equal(ackq_push(&q, UINT32_MAX, 2), 0);
+	assert_int_equal(ackq_push(&q, 0, 3), 0);
+	assert_int_equal(ackq_push(&q, 1, 4), 0);
+	/* 0 comes after UINT32_MAX: the two before it go unanswered. */
+	assert_true(ackq_pop(&q, 0, &t));
+	assert_int_equal(t, 3);
+	assert_false(ackq_pop(&q, UINT32_MAX, &t));
+	assert_true(ackq_pop(&q, 1, &t));
+	assert_int_equal(t, 4);
+	ackq_free(&q);
 }
 
 static void
@@ -712,6 +841,11 @@ main(void)
 		cmocka_unit_test(test_bench_json_peer_has_the_same_shape),
 		cmocka_unit_test(
 		    test_bench_json_rates_cover_the_window_after_warmup),
+		cmocka_unit_test(
+		    test_bench_json_reports_ack_latency_and_the_log_redis),
+		cmocka_unit_test(test_bench_json_ackq_times_acks_in_order),
+		cmocka_unit_test(test_bench_json_ackq_grows_to_its_bound),
+		cmocka_unit_test(test_bench_json_ackq_ids_wrap_as_on_the_wire),
 		cmocka_unit_test(test_bench_json_reader_rejects_bad_text),
 		cmocka_unit_test(test_bench_json_counts_order_faults_as_errors),
 		cmocka_unit_test(
