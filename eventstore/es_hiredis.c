@@ -34,6 +34,8 @@ struct hr_link {
 	void			*arg;
 	int			 db;
 	bool			 closed;	/* by us: nothing more to tell */
+	char			*fmt;		/* RESP of the command sent */
+	size_t			 fmtcap;
 };
 
 int
@@ -101,6 +103,7 @@ hr_link_free(struct hr_link *l)
 {
 	if (l->up_ev != NULL)
 		event_free(l->up_ev);
+	free(l->fmt);
 	free(l);
 }
 
@@ -227,17 +230,78 @@ hr_reply_cb(redisAsyncContext *ac, void *reply, void *privdata)
 	l->reply_fn(privdata, reply);
 }
 
+/* Decimal digits of v at p (no NUL); returns the count. */
+static size_t
+hr_utoa(char *p, size_t v)
+{
+	char	tmp[24];
+	size_t	n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	for (i = 0; i < n; i++)
+		p[i] = tmp[n - 1 - i];
+	return (n);
+}
+
+/*
+ * The command in RESP, into buf (grown as needed): what hiredis'
+ * redisFormatSdsCommandArgv makes, without its sdscatfmt per argument,
+ * which cost more than everything else the router does per event.
+ * Returns the length, or 0 when memory runs out.
+ */
+static size_t
+hr_format(char **buf, size_t *cap, int argc, const char **argv,
+    const size_t *argvlen)
+{
+	size_t	need = 16, len = 0, ncap;
+	char	*p, *nb;
+	int	i;
+
+	for (i = 0; i < argc; i++)
+		need += 24 + argvlen[i] + 2;
+	if (need > *cap) {
+		ncap = need < 4096 ? 4096 : need;
+		if ((nb = realloc(*buf, ncap)) == NULL)
+			return (0);
+		*buf = nb;
+		*cap = ncap;
+	}
+	p = *buf;
+	p[len++] = '*';
+	len += hr_utoa(p + len, (size_t)argc);
+	p[len++] = '\r';
+	p[len++] = '\n';
+	for (i = 0; i < argc; i++) {
+		p[len++] = '$';
+		len += hr_utoa(p + len, argvlen[i]);
+		p[len++] = '\r';
+		p[len++] = '\n';
+		if (argvlen[i] > 0)
+			memcpy(p + len, argv[i], argvlen[i]);
+		len += argvlen[i];
+		p[len++] = '\r';
+		p[len++] = '\n';
+	}
+	return (len);
+}
+
 static int
 hr_command(void *link, int argc, const char **argv, const size_t *argvlen,
     es_reply_fn *fn, void *arg)
 {
 	struct hr_link	*l = link;
+	size_t		 len;
 
 	if (l->closed || l->ac == NULL)
 		return (-1);
 	l->reply_fn = fn;	/* the same for every command of a link */
-	if (redisAsyncCommandArgv(l->ac, hr_reply_cb, arg, argc, argv,
-	    argvlen) != REDIS_OK)
+	if ((len = hr_format(&l->fmt, &l->fmtcap, argc, argv, argvlen)) ==
+	    0 || redisAsyncFormattedCommand(l->ac, hr_reply_cb, arg, l->fmt,
+	    len) !=
+	    REDIS_OK)
 		return (-1);
 	return (0);
 }

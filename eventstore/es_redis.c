@@ -326,24 +326,58 @@ rs_field(struct rs_argv *a, const char *name, const struct es_bytes *b)
 	rs_arg(a, b->ptr, b->len);
 }
 
+/*
+ * pri as text, round-trip exact (%.17g); printf of a double is slow and
+ * most events carry the default, so the last one is kept.
+ */
+static size_t
+rs_pri(double pri, char buf[32])
+{
+	static double	last = -1.0;
+	static char	text[32];
+	static size_t	len;
+
+	if (pri != last) {
+		len = (size_t)snprintf(text, sizeof(text), "%.17g", pri);
+		last = pri;
+	}
+	memcpy(buf, text, len);
+	return (len);
+}
+
+/* An int64 in decimal, no NUL; returns its length. */
+static size_t
+rs_i64(int64_t v, char buf[32])
+{
+	char		tmp[24];
+	uint64_t	u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+	size_t		n = 0, i = 0;
+
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		buf[i++] = '-';
+	while (n > 0)
+		buf[i++] = tmp[--n];
+	return (i);
+}
+
 /* The SPEC's fields, exactly: pattern and hdr only when set. */
 static void
 rs_fields(struct rs_argv *a, const struct es_event *ev)
 {
-	int	n;
-
 	rs_field(a, "from", &ev->from);
 	rs_field(a, "to", &ev->to);
 	rs_field(a, "kind", &ev->kind);
-	n = snprintf(a->pri, sizeof(a->pri), "%.17g", ev->pri);
 	rs_arg(a, "pri", 3);
-	rs_arg(a, a->pri, (size_t)n);
+	rs_arg(a, a->pri, rs_pri(ev->pri, a->pri));
 	rs_field(a, "agent", &ev->agent);
 	rs_field(a, "session", &ev->session);
 	rs_field(a, "model", &ev->model);
-	n = snprintf(a->ts, sizeof(a->ts), "%" PRId64, ev->ts_us);
 	rs_arg(a, "ts", 2);
-	rs_arg(a, a->ts, (size_t)n);
+	rs_arg(a, a->ts, rs_i64(ev->ts_us, a->ts));
 	if (ev->body.ptr != NULL)
 		rs_field(a, "body", &ev->body);
 	else
