@@ -75,6 +75,13 @@ struct rs_ack {
 	void		*arg;
 };
 
+/* An es_flush waiting for the ring to empty. */
+struct rs_flush {
+	TAILQ_ENTRY(rs_flush)	 entry;
+	es_flush_cb		*cb;
+	void			*arg;
+};
+
 /* A replay page out: called back once, also when the link goes. */
 struct rs_read {
 	TAILQ_ENTRY(rs_read)	 entry;
@@ -114,8 +121,8 @@ struct es_redis {
 	struct event			*down_ev;	/* rs_down_later */
 	const char			*down_why;
 	unsigned			 backoff_ms;
-	es_flush_cb			*flush_cb;
-	void				*flush_arg;
+	TAILQ_HEAD(, rs_flush)		 flushes;	/* waiting: es_flush */
+	struct event			*connect_ev;	/* a link's deadline */
 	enum es_state			 state;
 	uint64_t			 stored_redis;
 	uint64_t			 stored_memory;
@@ -126,6 +133,7 @@ struct es_redis {
 
 static void	rs_connect(struct es_redis *);
 static void	rs_down_later(struct es_redis *, const char *why);
+static void	rs_flushes_done(struct es_redis *, int);
 static void	rs_pump(struct es_redis *);
 static void	rs_down(struct es_redis *, const char *why);
 static void	rs_reply(void *, struct redisReply *);
@@ -464,6 +472,19 @@ rs_pump(struct es_redis *r)
 	rs_update_state(r, NULL);
 }
 
+/* Every es_flush waiting is answered, once. */
+static void
+rs_flushes_done(struct es_redis *r, int status)
+{
+	struct rs_flush	*fl;
+
+	while ((fl = TAILQ_FIRST(&r->flushes)) != NULL) {
+		TAILQ_REMOVE(&r->flushes, fl, entry);
+		fl->cb(fl->arg, status);
+		free(fl);
+	}
+}
+
 /* The ring's head is in Redis now: it leaves the ring. */
 static void
 rs_head_done(struct es_redis *r)
@@ -476,12 +497,8 @@ rs_head_done(struct es_redis *r)
 	eid = ev.eid;
 	es_mem_pop(r->ring);
 	rs_ack_settle(r, &eid, 0, ES_STORED_REDIS);
-	if (es_mem_depth(r->ring) == 0 && r->flush_cb != NULL) {
-		es_flush_cb	*cb = r->flush_cb;
-
-		r->flush_cb = NULL;
-		cb(r->flush_arg, 0);
-	}
+	if (es_mem_depth(r->ring) == 0)
+		rs_flushes_done(r, 0);
 }
 
 static bool
@@ -534,7 +551,6 @@ rs_check_reply(struct es_redis *r, struct redisReply *rep)
 	 */
 	if (!es_mem_peek(r->ring, &ev))
 		return;
-	r->conflicts++;
 	rs_xadd_argv(r, &a, r->ckey, &ev, false);
 	if (rs_send(r, RS_CONFLICT, NULL, a.n, a.v, a.len) == -1)
 		rs_down_later(r, "cannot send XADD to the conflicts stream");
@@ -550,6 +566,7 @@ rs_conflict_reply(struct es_redis *r, struct redisReply *rep)
 		rs_down(r, rep->str);
 		return;
 	}
+	r->conflicts++;		/* confirmed: counted once */
 	rs_head_done(r);
 }
 
@@ -567,13 +584,21 @@ rs_top_reply(struct es_redis *r, struct redisReply *rep)
 		    "XREVRANGE: unexpected reply");
 		return;
 	}
+	evtimer_del(r->connect_ev);
 	r->top = top;
-	if (eid_cmp(&top, &r->last) > 0)
-		r->last = top;
 	r->up = true;
 	r->backoff_ms = 0;
 	if (es_mem_depth(r->ring) > 0)
 		r->resyncs++;
+	if (eid_cmp(&top, &r->last) > 0) {
+		/*
+		 * Redis holds later ids than ours (written while we ran
+		 * without it): a state report tells the router, whose ids
+		 * then go on above them.
+		 */
+		r->last = top;
+		rs_set_state(r, ES_STATE_RESYNC, "redis holds later ids");
+	}
 	rs_pump(r);
 	rs_update_state(r, NULL);
 }
@@ -674,6 +699,7 @@ rs_down(struct es_redis *r, const char *why)
 	r->ncmds = 0;
 	r->chead = 0;
 	evtimer_del(r->deadline_ev);
+	evtimer_del(r->connect_ev);
 	rs_update_state(r, why);
 	rs_link_drop(r);
 	rs_fail_reads(r);
@@ -726,6 +752,7 @@ static void
 rs_connect(struct es_redis *r)
 {
 	struct rs_link	*l;
+	struct timeval	 tv;
 	char		*why = NULL;
 
 	if (r->closing || r->link != NULL)
@@ -737,14 +764,30 @@ rs_connect(struct es_redis *r)
 	l->r = r;
 	l->refs = 1;
 	r->link = l;
+	tv.tv_sec = r->timeout_ms / 1000;
+	tv.tv_usec = (r->timeout_ms % 1000) * 1000;
+	evtimer_add(r->connect_ev, &tv);
 	if ((l->t = r->tp->open(r->base, &r->addr, rs_link_cb, l, &why)) ==
 	    NULL) {
 		r->link = NULL;
 		free(l);
+		evtimer_del(r->connect_ev);
 		rs_update_state(r, why != NULL ? why : "cannot connect");
 		free(why);
 		rs_schedule_retry(r);
 	}
+}
+
+/* A link that has not answered its first command in time is down. */
+static void
+rs_connect_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct es_redis	*r = arg;
+
+	(void)fd;
+	(void)what;
+	if (!r->up && r->link != NULL)
+		rs_down(r, "no answer from redis within redis_timeout_ms");
 }
 
 static void
@@ -924,6 +967,8 @@ rs_free(struct es_redis *r)
 		event_free(r->retry_ev);
 	if (r->down_ev != NULL)
 		event_free(r->down_ev);
+	if (r->connect_ev != NULL)
+		event_free(r->connect_ev);
 	es_mem_free(r->ring);
 	es_redis_addr_free(&r->addr);
 	free(r->acks);
@@ -966,6 +1011,7 @@ es_redis_open_with(struct es *front, const struct es_config *cfg,
 	r->timeout_ms = cfg->redis_timeout_ms > 0 ? cfg->redis_timeout_ms : 500;
 	r->state = ES_STATE_DIRECT;
 	TAILQ_INIT(&r->reads);
+	TAILQ_INIT(&r->flushes);
 	if (es_redis_addr_parse(cfg->redis_url, &r->addr, cause) == -1 ||
 	    rs_keys(r, cfg->redis_prefix, cause) == -1 ||
 	    (r->ring = es_mem_new(cfg->mem_max_events, cfg->mem_max_bytes,
@@ -973,7 +1019,8 @@ es_redis_open_with(struct es *front, const struct es_config *cfg,
 	    (r->deadline_ev = evtimer_new(r->base, rs_deadline_cb, r)) ==
 	    NULL || (r->retry_ev = evtimer_new(r->base, rs_retry_cb, r)) ==
 	    NULL || (r->down_ev = event_new(r->base, -1, 0, rs_down_cb, r)) ==
-	    NULL) {
+	    NULL || (r->connect_ev = evtimer_new(r->base,
+	    rs_connect_timeout_cb, r)) == NULL) {
 		if (cause != NULL && *cause == NULL)
 			es_cause(cause, "redis: out of memory");
 		rs_free(r);
@@ -994,20 +1041,16 @@ static void
 rs_be_close(void *be)
 {
 	struct es_redis	*r = be;
-	es_flush_cb	*cb = r->flush_cb;
-
 	r->closing = true;
 	evtimer_del(r->retry_ev);
 	evtimer_del(r->deadline_ev);
+	evtimer_del(r->connect_ev);
 	event_del(r->down_ev);
 	rs_link_drop(r);
 	rs_fail_reads(r);
 	/* Unsettled: the process ends with them in memory only. */
 	rs_acks_to_memory(r, -1);
-	if (cb != NULL) {
-		r->flush_cb = NULL;
-		cb(r->flush_arg, -1);
-	}
+	rs_flushes_done(r, -1);
 	rs_free(r);
 }
 
@@ -1128,10 +1171,15 @@ rs_be_flush(void *be, es_flush_cb *cb, void *arg)
 {
 	struct es_redis	*r = be;
 
+	struct rs_flush	*fl;
+
 	if (es_mem_depth(r->ring) == 0)
 		return (0);
-	r->flush_cb = cb;
-	r->flush_arg = arg;
+	if ((fl = calloc(1, sizeof(*fl))) == NULL)
+		return (-1);
+	fl->cb = cb;
+	fl->arg = arg;
+	TAILQ_INSERT_TAIL(&r->flushes, fl, entry);
 	if (!r->up && r->link == NULL) {
 		/* Try now rather than at the end of a backoff. */
 		evtimer_del(r->retry_ev);
