@@ -38,6 +38,7 @@
 #include "eventstore/es_internal.h"
 
 #define RS_WINDOW		1024	/* commands in flight, at most */
+#define RS_HOLD_AHEAD		4096	/* unsent events an ack may wait on */
 #define RS_BACKOFF_MIN_MS	100
 #define RS_BACKOFF_MAX_MS	2000
 #define RS_KEY_MAX		512
@@ -1055,36 +1056,38 @@ rs_be_close(void *be)
 }
 
 /*
- * Into the ring first (the bound covers what is in flight too); then, if
- * nothing older waits and the window has room, straight to Redis with
- * the ack waiting for its answer; else acked from memory now.
+ * Into the ring first (the bound covers what is in flight too). While the
+ * link is up and nothing acked from memory waits unsent (no backlog being
+ * written back), the ack waits for Redis: sent now if the window has room, else
+ * queued behind the few in front (at most RS_HOLD_AHEAD), so a publisher
+ * faster than Redis is slowed by its held replies instead of filling the
+ * ring until it refuses. Otherwise it is acked from memory now.
  */
 static int
 rs_be_append(void *be, const struct es_event *ev, es_append_cb *cb,
     void *arg, enum es_stored *where)
 {
 	struct es_redis	*r = be;
-	bool		 direct;
+	size_t		 depth = es_mem_depth(r->ring);
+	bool		 hold;
 
-	direct = r->up && !r->checking && r->ncmds < RS_WINDOW &&
-	    es_mem_depth(r->ring) == r->nsent && cb != NULL;
+	hold = r->up && !r->checking && cb != NULL &&
+	    (depth == r->nsent || depth == r->nacks) &&
+	    depth - r->nsent < RS_HOLD_AHEAD;
 	if (es_mem_push(r->ring, ev) == -1)
 		return (-1);
 	if (eid_cmp(&ev->eid, &r->last) > 0)
 		r->last = ev->eid;
-	if (direct && rs_send_xadd(r, ev) == -1) {
-		rs_down_later(r, "cannot send XADD");
-		direct = false;
-	}
-	if (!direct) {
+	if (!hold) {
 		r->stored_memory++;
 		*where = ES_STORED_MEMORY;
 		if (r->up)
 			rs_pump(r);
 		return (0);
 	}
-	r->nsent++;
 	rs_ack_push(r, &ev->eid, cb, arg);
+	/* A send that fails goes down from the loop: no callback now. */
+	rs_pump(r);
 	rs_update_state(r, NULL);
 	return (ES_PENDING);
 }

@@ -27,7 +27,7 @@
 #include "eventstore/eventstore.h"
 
 #define FK_LINKS	8
-#define FK_CMDS		32
+#define FK_CMDS		1100	/* past the state machine's window */
 #define FK_ARGS		40
 #define NCALLS		8
 #define NSTATES		16
@@ -1079,20 +1079,71 @@ test_es_redis_unsendable_xadd_goes_down_from_the_loop(void **state)
 	fix_up(f, rp_arr(0));
 	l = fk_cur();
 	g.fail_command = true;
-	assert_int_equal(fix_append(f, 1000, 0, 0, &where), 0);
-	assert_int_equal(where, ES_STORED_MEMORY);
-	/* Not inside es_append: the link goes from the loop. */
+	assert_int_equal(fix_append(f, 1000, 0, 0, &where), ES_PENDING);
+	assert_int_equal(where, ES_STORED_NONE);
+	/* Not inside es_append: the link goes, and the ack comes, later. */
 	assert_int_equal(f->nstates, 0);
 	assert_false(l->closed);
+	assert_int_equal(f->calls[0].n, 0);
 	fix_run_until(f, &zero, 1, 5);
 	assert_int_equal(f->nstates, 1);
 	assert_int_equal(f->states[0], ES_STATE_FALLBACK);
 	assert_string_equal(f->whys[0], "cannot send XADD");
 	assert_true(l->closed);
-	assert_int_equal(f->calls[0].n, 0);
+	assert_int_equal(f->calls[0].n, 1);
+	assert_int_equal(f->calls[0].status, 0);
+	assert_int_equal(f->calls[0].where, ES_STORED_MEMORY);
 	assert_int_equal(fix_stats(f).fallback_depth, 1);
 	assert_int_equal(fix_stats(f).stored_memory, 1);
 	g.fail_command = false;
+}
+
+/*
+ * A publisher faster than Redis: past the window of 1024 commands in
+ * flight, an ack still waits for Redis (queued unsent), so held replies
+ * slow the publisher instead of the ring filling up.
+ */
+static void
+count_redis_cb(void *arg, int status, enum es_stored where)
+{
+	unsigned	*n = arg;
+
+	assert_int_equal(status, 0);
+	assert_int_equal(where, ES_STORED_REDIS);
+	(*n)++;
+}
+
+static void
+test_es_redis_full_window_queues_acks_that_wait_for_redis(void **state)
+{
+	struct fix	*f = *state;
+	struct fk_link	*l;
+	unsigned	 i;
+
+	struct es_event	ev;
+	unsigned	 redis = 0;
+
+	f->cfg.mem_max_events = 4096;
+	fix_open(f);
+	fix_up(f, rp_arr(0));
+	l = fk_cur();
+	for (i = 0; i < 1030; i++) {
+		ev = ev_make(2000, i, "msg");
+		assert_int_equal(es_append(f->es, &ev, count_redis_cb, &redis,
+		    NULL), ES_PENDING);
+	}
+	assert_int_equal(l->n, 1024);		/* the window */
+	assert_int_equal(fix_stats(f).fallback_depth, 1030);
+	assert_int_equal(fix_stats(f).stored_memory, 0);
+	assert_int_equal(es_get_state(f->es), ES_STATE_DIRECT);
+	for (i = 0; i < 1030; i++) {
+		assert_int_equal(redis, i);
+		fk_answer(l, rp_str("2000-0"));
+	}
+	assert_int_equal(redis, 1030);
+	assert_int_equal(l->n, 0);
+	assert_int_equal(fix_stats(f).stored_redis, 1030);
+	assert_int_equal(fix_stats(f).fallback_depth, 0);
 }
 
 /* Resync over an event Redis already holds: checked, skipped. */
@@ -1640,6 +1691,7 @@ main(void)
 		T(test_es_redis_backoff_doubles_while_failing_resets_when_up),
 		T(test_es_redis_lost_link_settles_acks_in_memory_then_rewrites),
 		T(test_es_redis_unsendable_xadd_goes_down_from_the_loop),
+		T(test_es_redis_full_window_queues_acks_that_wait_for_redis),
 		T(test_es_redis_resync_skips_an_event_redis_already_holds),
 		T(test_es_redis_resync_sends_a_missing_event_to_conflicts),
 		T(test_es_redis_conflict_sent_again_is_counted_once),
