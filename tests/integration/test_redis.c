@@ -392,6 +392,40 @@ assert_stream_is(struct redis_proc *rp, const struct acked *a, int n,
 }
 
 /*
+ * Asserts that no other stream under the prefix (the candidates' aside)
+ * holds an entry: an event recognised as already in Redis must not be
+ * written again anywhere, and one written elsewhere is not in the log in
+ * id order.
+ */
+static void
+assert_no_event_elsewhere(struct redis_proc *rp)
+{
+	struct redisReply	*keys = redis_command(rp, "KEYS %s",
+	    "callosum:*");
+	size_t			 i;
+
+	if (keys->type != REDIS_REPLY_ARRAY)
+		HFAIL("KEYS callosum:* did not return an array");
+	for (i = 0; i < keys->elements; i++) {
+		const char		*name = keys->element[i]->str;
+		struct redisReply	*t;
+		bool			 stream;
+
+		if (strcmp(name, KEY) == 0 ||
+		    strcmp(name, "callosum:candidates") == 0)
+			continue;
+		t = redis_command(rp, "TYPE %s", name);
+		stream = t->type == REDIS_REPLY_STATUS &&
+		    strcmp(t->str, "stream") == 0;
+		redis_reply_free(t);
+		if (stream && redis_xlen(rp, name) > 0)
+			HFAIL("stream %s holds %lld entries: events written "
+			    "beside %s", name, redis_xlen(rp, name), KEY);
+	}
+	redis_reply_free(keys);
+}
+
+/*
  * The fields of a logged event, as the stream must hold them.
  */
 struct want {
@@ -963,52 +997,90 @@ HARNESS_TEST(test_cross_tract_events_are_in_the_stream_with_every_field)
 	assert_int_equal(el.fallback_depth, 0);
 }
 
-#define BURST	200
+#define BURST		200
+#define PAUSED		10
+/* Redis holds writes this long: well inside redis_timeout_ms. */
+#define WRITE_PAUSE_MS	150
 
-HARNESS_TEST(test_an_ack_saying_redis_means_the_entry_is_already_there)
+/*
+ * n pubs src -> dst (bodies prefix%03d) in one write, so that many XADDs
+ * are in flight at once; each ack must say redis and its entry be in the
+ * stream when the ack is read. Returns the ms from the write to the
+ * first ack.
+ */
+static int64_t
+burst_checked(struct client *p, struct redis_proc *rp, const char *prefix,
+    int n)
 {
-	struct harness		*h = harness_new();
-	struct redis_proc	*rp = redis_proc_spawn(h, 0);
-	struct client		*p;
 	struct redis_entries	*r;
 	msgpack_object		 f;
 	char			 eid[HARNESS_EID_MAX], body[32];
 	uint64_t		 first = 0;
+	int64_t			 t0, first_ms = 0;
 	int			 i;
 
-	(void)state;
-	router_start(h, rp, NULL);
-	p = harness_client(h, "burst");
-	wait_eventlog(p, "direct", 0, DIRECT_MS);
-	/* Many XADDs in flight at once; each ack is checked as it comes. */
-	for (i = 0; i < BURST; i++) {
+	for (i = 0; i < n; i++) {
 		uint64_t	id = harness_id();
 
 		if (i == 0)
 			first = id;
-		snprintf(body, sizeof body, "burst-%03d", i);
+		snprintf(body, sizeof body, "%s%03d", prefix, i);
 		harness_pack(client_begin(p), "op:s from:s to:s body:s id:U",
 		    "pub", "src", "dst", body, id);
 		if (client_end(p) == -1)
 			HFAIL("client_end: %s", strerror(errno));
 	}
+	t0 = harness_now_ms();
 	if (client_flush(p) == -1)
 		HFAIL("client_flush: %s", strerror(errno));
-	for (i = 0; i < BURST; i++) {
-		harness_expect(p, "ack", 5000, &f);
+	for (i = 0; i < n; i++) {
+		harness_expect(p, "ack", ACK_BOUND_MS, &f);
+		if (i == 0)
+			first_ms = harness_now_ms() - t0;
 		harness_assert_u64(&f, "id", first + (uint64_t)i);
 		harness_assert_str(&f, "stored", "redis");
 		harness_str(&f, "eid", eid, sizeof eid);
 		r = redis_xrange(rp, KEY, eid, eid);
 		if (r->n != 1)
 			HFAIL("ack %d of %d said redis, but XRANGE %s %s right "
-			    "after it returned %zu entries", i, BURST, eid, eid,
+			    "after it returned %zu entries", i, n, eid, eid,
 			    r->n);
-		snprintf(body, sizeof body, "burst-%03d", i);
+		snprintf(body, sizeof body, "%s%03d", prefix, i);
 		assert_field_str(&r->v[0], "body", body);
 		redis_entries_free(r);
 	}
+	return (first_ms);
+}
+
+HARNESS_TEST(test_an_ack_saying_redis_means_the_entry_is_already_there)
+{
+	struct harness		*h = harness_new();
+	struct redis_proc	*rp = redis_proc_spawn(h, 0);
+	struct redisReply	*rep;
+	struct client		*p;
+	int64_t			 first_ms;
+
+	(void)state;
+	router_start(h, rp, NULL);
+	p = harness_client(h, "burst");
+	wait_eventlog(p, "direct", 0, DIRECT_MS);
+	burst_checked(p, rp, "burst-", BURST);
 	assert_int_equal(redis_xlen(rp, KEY), BURST);
+
+	/*
+	 * Redis holds writes but serves reads (CLIENT PAUSE WRITE): an ack
+	 * sent before Redis answered its XADD would find no entry.
+	 */
+	rep = redis_command(rp, "CLIENT PAUSE %d WRITE", WRITE_PAUSE_MS);
+	if (rep->type != REDIS_REPLY_STATUS)
+		HFAIL("CLIENT PAUSE %d WRITE failed", WRITE_PAUSE_MS);
+	redis_reply_free(rep);
+	first_ms = burst_checked(p, rp, "paused-", PAUSED);
+	if (first_ms < WRITE_PAUSE_MS / 2)
+		HFAIL("the first ack came %" PRId64 " ms after the write, "
+		    "while Redis held writes for %d ms", first_ms,
+		    WRITE_PAUSE_MS);
+	assert_int_equal(redis_xlen(rp, KEY), BURST + PAUSED);
 }
 
 /*
@@ -1303,6 +1375,7 @@ kill9_under_load(bool aof)
 			    "-");
 	if (aof)
 		assert_int_equal(r->n, n);
+	assert_no_event_elsewhere(rp);
 	print_message("    %d acks (%d memory), stream %zu, longest ack "
 	    "%" PRId64 " ms, longest gap %" PRId64 " ms\n", n,
 	    atomic_load(&l.nmemory), r->n, l.max_lat_ms, l.max_gap_ms);
@@ -1383,6 +1456,7 @@ HARNESS_TEST(test_sigstopped_redis_acks_from_memory_then_syncs_once)
 	assert_in_stream_now(rp, a[n].eid);
 	n++;
 	assert_stream_is(rp, a, n, "stop-a", "stop-b");
+	assert_no_event_elsewhere(rp);
 }
 
 /*
@@ -1436,6 +1510,7 @@ HARNESS_TEST(test_router_started_without_redis_syncs_when_redis_appears)
 	pub_expect(p, "ab-a", "ab-b", "direct", "redis", ACK_BOUND_MS, &a[10]);
 	assert_in_stream_now(rp, a[10].eid);
 	assert_stream_is(rp, a, 11, "ab-a", "ab-b");
+	assert_no_event_elsewhere(rp);
 }
 
 /*
@@ -1730,6 +1805,7 @@ HARNESS_TEST(test_full_ring_refuses_cross_tract_only_and_loses_nothing)
 	pub_expect(p, "full-a", "full-b", "room-again", "redis", ACK_BOUND_MS,
 	    &a[RING]);
 	assert_stream_is(rp, a, RING + 1, "full-a", "full-b");
+	assert_no_event_elsewhere(rp);
 }
 
 /*
@@ -1811,6 +1887,7 @@ HARNESS_TEST(test_replies_keep_request_order_while_acks_wait_on_redis)
 	redis_wait_xlen(rp, KEY, 4, SYNC_MS);
 	wait_eventlog(watch, "direct", 0, SYNC_MS);
 	assert_stream_is(rp, a, 4, "ord-a", "ord-b");
+	assert_no_event_elsewhere(rp);
 }
 
 /*
@@ -1860,6 +1937,7 @@ HARNESS_TEST(test_sigterm_writes_ring_events_to_redis_before_exit_0)
 	status = harness_router_stop(h, SIGTERM, HARNESS_STOP_MS);
 	assert_exit_0("SIGTERM with the ring full and Redis back", status);
 	assert_stream_is(rp, a, DRAIN_BEFORE + DRAIN_RING, "dr-a", "dr-b");
+	assert_no_event_elsewhere(rp);
 }
 
 int
