@@ -153,7 +153,7 @@ ctx_get(struct redis_proc *rp, int timeout_ms, char *why, size_t size)
 		return (NULL);
 	}
 	if (c->err != 0 || redisSetTimeout(c, ms_tv(timeout_ms)) != REDIS_OK) {
-		snprintf(why, size, "connect %s: %s", rp->live_sock,
+		snprintf(why, size, "connect %.300s: %.150s", rp->live_sock,
 		    c->err != 0 ? c->errstr : "redisSetTimeout failed");
 		redisFree(c);
 		return (NULL);
