@@ -162,7 +162,9 @@ rs_update_state(struct es_redis *r, const char *why)
 {
 	enum es_state	st;
 
-	if (!r->up)
+	if (!r->up && r->link != NULL && r->state == ES_STATE_DIRECT)
+		st = ES_STATE_DIRECT;	/* the first link, connecting */
+	else if (!r->up)
 		st = ES_STATE_FALLBACK;
 	else if (es_mem_depth(r->ring) > r->nacks || r->checking)
 		st = ES_STATE_RESYNC;	/* events acked from memory wait */
@@ -701,8 +703,8 @@ rs_down(struct es_redis *r, const char *why)
 	r->chead = 0;
 	evtimer_del(r->deadline_ev);
 	evtimer_del(r->connect_ev);
-	rs_update_state(r, why);
 	rs_link_drop(r);
+	rs_update_state(r, why);
 	rs_fail_reads(r);
 	rs_acks_to_memory(r, 0);
 	rs_schedule_retry(r);
@@ -1071,7 +1073,14 @@ rs_be_append(void *be, const struct es_event *ev, es_append_cb *cb,
 	size_t		 depth = es_mem_depth(r->ring);
 	bool		 hold;
 
-	hold = r->up && !r->checking && cb != NULL &&
+	/*
+	 * The first link after a start that found Redis counts while it
+	 * connects: its deadline bounds the wait, and a first pub is not
+	 * acked from memory only because Redis had not answered yet. A link
+	 * retried after a failure (fallback) does not.
+	 */
+	hold = (r->up || (r->link != NULL && r->state == ES_STATE_DIRECT)) &&
+	    !r->checking && cb != NULL &&
 	    (depth == r->nsent || depth == r->nacks) &&
 	    depth - r->nsent < RS_HOLD_AHEAD;
 	if (es_mem_push(r->ring, ev) == -1)

@@ -1146,6 +1146,30 @@ test_es_redis_full_window_queues_acks_that_wait_for_redis(void **state)
 	assert_int_equal(fix_stats(f).fallback_depth, 0);
 }
 
+/*
+ * Redis found at start: a pub before the first link has answered waits
+ * for it (its deadline bounds that), and is acked from Redis.
+ */
+static void
+test_es_redis_first_link_connecting_holds_the_ack(void **state)
+{
+	struct fix	*f = *state;
+	struct fk_link	*l;
+
+	fix_open(f);
+	assert_int_equal(es_get_state(f->es), ES_STATE_DIRECT);
+	assert_int_equal(fix_append(f, 3000, 0, 0, NULL), ES_PENDING);
+	assert_int_equal(f->calls[0].n, 0);
+	fix_up(f, rp_arr(0));
+	l = fk_cur();
+	assert_int_equal(l->n, 1);		/* its XADD, after the top */
+	fk_answer(l, rp_str("3000-0"));
+	assert_int_equal(f->calls[0].n, 1);
+	assert_int_equal(f->calls[0].where, ES_STORED_REDIS);
+	assert_int_equal(fix_stats(f).stored_memory, 0);
+	assert_int_equal(f->nstates, 0);	/* never left direct */
+}
+
 /* Resync over an event Redis already holds: checked, skipped. */
 
 static void
@@ -1692,6 +1716,7 @@ main(void)
 		T(test_es_redis_lost_link_settles_acks_in_memory_then_rewrites),
 		T(test_es_redis_unsendable_xadd_goes_down_from_the_loop),
 		T(test_es_redis_full_window_queues_acks_that_wait_for_redis),
+		T(test_es_redis_first_link_connecting_holds_the_ack),
 		T(test_es_redis_resync_skips_an_event_redis_already_holds),
 		T(test_es_redis_resync_sends_a_missing_event_to_conflicts),
 		T(test_es_redis_conflict_sent_again_is_counted_once),
