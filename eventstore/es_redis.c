@@ -103,6 +103,7 @@ struct es_redis {
 	bool				 closing;
 	char				 key[RS_KEY_MAX];
 	char				 ckey[RS_KEY_MAX];	/* conflicts */
+	char				 candkey[RS_KEY_MAX];	/* candidates */
 	uint64_t			 maxlen;
 	unsigned			 timeout_ms;
 	struct eid			 last;	/* greatest id seen */
@@ -954,7 +955,9 @@ rs_keys(struct es_redis *r, const char *prefix, char **cause)
 		prefix = "callosum:";
 	if ((size_t)snprintf(r->key, sizeof(r->key), "%sevents", prefix) >=
 	    sizeof(r->key) || (size_t)snprintf(r->ckey, sizeof(r->ckey),
-	    "%sevents:conflicts", prefix) >= sizeof(r->ckey)) {
+	    "%sevents:conflicts", prefix) >= sizeof(r->ckey) ||
+	    (size_t)snprintf(r->candkey, sizeof(r->candkey), "%scandidates",
+	    prefix) >= sizeof(r->candkey)) {
 		es_cause(cause, "redis_prefix too long");
 		return (-1);
 	}
@@ -978,15 +981,24 @@ rs_free(struct es_redis *r)
 	free(r);
 }
 
-/* Reads the stream's last id now, so that ids continue above it. */
+/*
+ * Reads the streams' last ids now (the events, and the candidates the
+ * synthesizer writes under the same id space), so that ids continue
+ * above both.
+ */
 static void
 rs_find_last(struct es_redis *r)
 {
-	char	*why = NULL;
+	struct eid	cand;
+	char		*why = NULL;
 
 	if (r->tp->last_id(&r->addr, r->key, r->timeout_ms, &r->last,
-	    &why) == 0)
+	    &why) == 0 && r->tp->last_id(&r->addr, r->candkey, r->timeout_ms,
+	    &cand, &why) == 0) {
+		if (eid_cmp(&cand, &r->last) > 0)
+			r->last = cand;
 		return;
+	}
 	/* Not reachable: the ring serves, and a link is tried later. */
 	rs_set_state(r, ES_STATE_FALLBACK, why != NULL ? why :
 	    "redis not reachable at start");

@@ -81,6 +81,8 @@ static struct {
 	bool		 unreachable;	/* last_id answers -1 */
 	struct eid	 last_id;
 	const char	*key;		/* the stream last_id asks for */
+	const char	*cand_key;	/* and the candidates' */
+	struct eid	 cand_id;	/* its last id */
 	bool		 in_reply;
 	unsigned	 ncommands;	/* commands sent, ever */
 } g;
@@ -204,13 +206,18 @@ fk_last_id(const struct es_redis_addr *a, const char *key,
     unsigned timeout_ms, struct eid *out, char **why)
 {
 	assert_string_equal(a->path, SOCK_PATH);
-	assert_string_equal(key, g.key);
 	assert_int_equal(timeout_ms, TIMEOUT_MS);
 	if (g.unreachable) {
 		assert_non_null(*why = strdup("fake: unreachable"));
 		return (-1);
 	}
-	*out = g.last_id;
+	/* The events stream, then the candidates' (same prefix). */
+	if (strcmp(key, g.key) == 0) {
+		*out = g.last_id;
+		return (0);
+	}
+	assert_string_equal(key, g.cand_key);
+	*out = g.cand_id;
 	return (0);
 }
 
@@ -485,6 +492,7 @@ setup(void **state)
 
 	memset(&g, 0, sizeof(g));
 	g.key = "callosum:events";
+	g.cand_key = "callosum:candidates";
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		return (-1);
 	if ((f->base = event_base_new()) == NULL) {
@@ -804,6 +812,7 @@ test_es_redis_prefix_names_both_streams(void **state)
 	g.unreachable = true;
 	f->cfg.redis_prefix = "cx:";
 	g.key = "cx:events";
+	g.cand_key = "cx:candidates";
 	fix_open(f);
 	assert_int_equal(fix_append(f, 1000, 0, 0, NULL), 0);
 	l = fk_cur();
@@ -1168,6 +1177,21 @@ test_es_redis_first_link_connecting_holds_the_ack(void **state)
 	assert_int_equal(f->calls[0].where, ES_STORED_REDIS);
 	assert_int_equal(fix_stats(f).stored_memory, 0);
 	assert_int_equal(f->nstates, 0);	/* never left direct */
+}
+
+/* Ids continue above the candidates stream's last id too. */
+static void
+test_es_redis_ids_continue_above_the_candidates_stream(void **state)
+{
+	struct fix	*f = *state;
+	struct eid	 last;
+
+	g.last_id.ms = 5000;
+	g.cand_id.ms = 7000;
+	g.cand_id.seq = 3;
+	fix_open(f);
+	es_last_eid(f->es, &last);
+	assert_eid(&last, 7000, 3);
 }
 
 /* Resync over an event Redis already holds: checked, skipped. */
@@ -1717,6 +1741,7 @@ main(void)
 		T(test_es_redis_unsendable_xadd_goes_down_from_the_loop),
 		T(test_es_redis_full_window_queues_acks_that_wait_for_redis),
 		T(test_es_redis_first_link_connecting_holds_the_ack),
+		T(test_es_redis_ids_continue_above_the_candidates_stream),
 		T(test_es_redis_resync_skips_an_event_redis_already_holds),
 		T(test_es_redis_resync_sends_a_missing_event_to_conflicts),
 		T(test_es_redis_conflict_sent_again_is_counted_once),
