@@ -74,8 +74,7 @@ eid_parse(const char *s, size_t len, uint64_t default_seq, struct eid *out)
 	return (0);
 }
 
-/* Writes v in decimal at p; returns the digits written (1..20). */
-static size_t
+size_t
 eid_put_u64(char *p, uint64_t v)
 {
 	char	tmp[20];

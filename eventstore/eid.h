@@ -35,6 +35,8 @@ bool		eid_is_zero(const struct eid *);
  */
 int		eid_parse(const char *s, size_t len, uint64_t default_seq,
 		    struct eid *out);
+/* Writes v in decimal at p, no NUL; returns the digits written (1..20). */
+size_t		eid_put_u64(char *p, uint64_t v);
 /* Writes "MS-SEQ" and a NUL into buf; returns the length without the NUL. */
 size_t		eid_format(const struct eid *, char buf[EID_STR_MAX]);
 /* The id right after e (seq + 1, carrying into ms); saturates at the max. */

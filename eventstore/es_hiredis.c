@@ -230,22 +230,6 @@ hr_reply_cb(redisAsyncContext *ac, void *reply, void *privdata)
 	l->reply_fn(privdata, reply);
 }
 
-/* Decimal digits of v at p (no NUL); returns the count. */
-static size_t
-hr_utoa(char *p, size_t v)
-{
-	char	tmp[24];
-	size_t	n = 0, i;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	for (i = 0; i < n; i++)
-		p[i] = tmp[n - 1 - i];
-	return (n);
-}
-
 /*
  * The command in RESP, into buf (grown as needed): what hiredis'
  * redisFormatSdsCommandArgv makes, without its sdscatfmt per argument,
@@ -271,12 +255,12 @@ hr_format(char **buf, size_t *cap, int argc, const char **argv,
 	}
 	p = *buf;
 	p[len++] = '*';
-	len += hr_utoa(p + len, (size_t)argc);
+	len += eid_put_u64(p + len, (size_t)argc);
 	p[len++] = '\r';
 	p[len++] = '\n';
 	for (i = 0; i < argc; i++) {
 		p[len++] = '$';
-		len += hr_utoa(p + len, argvlen[i]);
+		len += eid_put_u64(p + len, argvlen[i]);
 		p[len++] = '\r';
 		p[len++] = '\n';
 		if (argvlen[i] > 0)

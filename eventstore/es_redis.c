@@ -361,19 +361,10 @@ rs_pri(double pri, char buf[32])
 static size_t
 rs_i64(int64_t v, char buf[32])
 {
-	char		tmp[24];
-	uint64_t	u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-	size_t		n = 0, i = 0;
-
-	do {
-		tmp[n++] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u != 0);
-	if (v < 0)
-		buf[i++] = '-';
-	while (n > 0)
-		buf[i++] = tmp[--n];
-	return (i);
+	if (v >= 0)
+		return (eid_put_u64(buf, (uint64_t)v));
+	buf[0] = '-';
+	return (1 + eid_put_u64(buf + 1, (uint64_t)0 - (uint64_t)v));
 }
 
 /* The SPEC's fields, exactly: pattern and hdr only when set. */
