@@ -871,15 +871,24 @@ conn_close_later(struct conn *c, const char *reason)
 	event_active(&c->close_ev, EV_TIMEOUT, 0);
 }
 
-/* A slow reader: its backlog is dropped so that the reason reaches it. */
+/*
+ * A slow reader: its backlog is dropped so that the reason reaches it.
+ * Each tract it subscribes to failed to deliver to it: a breaker input.
+ */
 static void
 conn_close_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn	*c = arg;
+	struct sub	*s;
+	size_t		 it = 0;
 
 	(void)fd;
 	(void)what;
 	c->flags &= ~CONN_DOOMED;
+	while ((s = htab_next(c->subs, &it)) != NULL) {
+		if (s->t != NULL)
+			tract_note_failure(s->t, "delivery");
+	}
 	conn_close(c, c->close_reason, 0);
 }
 

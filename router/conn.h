@@ -161,6 +161,12 @@ void		 conn_resume(struct conn *, int why);
 void		 conn_start_publish_wait(struct conn *, struct tract *);
 /* The parked pub was answered: stop its timer. */
 void		 conn_end_publish_wait(struct conn *);
+/* True while the pub at the head of the input has been parked before. */
+static inline bool
+conn_publish_waiting(const struct conn *c)
+{
+	return (c->pub_deadline_us != 0);
+}
 /* t, on which c was parked, has room: c re-reads its pub (tract.c). */
 void		 conn_wake_publisher(struct conn *);
 

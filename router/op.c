@@ -207,6 +207,18 @@ op_pub_answer(struct conn *c, const struct wire_req *req, enum pub_status st,
 	}
 }
 
+/* Answers the pub, and tells its tract's breaker how it went. */
+static void
+op_pub_settle(struct conn *c, const struct wire_req *req, struct tract *t,
+    enum pub_status st, struct pub_result *res)
+{
+	if (st == PUB_REFUSED)
+		tract_release(t);	/* neither success nor failure */
+	else
+		tract_note_success(t);
+	op_pub_answer(c, req, st, res);
+}
+
 /* Returns OP_PARK when the pub must wait for room in its tract. */
 static enum op_result
 op_pub(struct conn *c, const struct wire_req *req)
@@ -237,13 +249,19 @@ op_pub(struct conn *c, const struct wire_req *req)
 		why = "a subscriber's queue stayed full for publish_timeout_ms";
 		goto fail;
 	}
+	/* Its breaker, once per pub: a woken parked pub was let in before. */
+	if (!conn_publish_waiting(c) && !tract_allow(t)) {
+		code = WIRE_CIRCUIT_OPEN;
+		why = "the tract's circuit breaker is open";
+		goto fail;
+	}
 	op_pub_fields(c, req, &from, &f);
 	if (tract_would_block(t, f.kind.ptr, f.kind.len)) {
 		conn_start_publish_wait(c, t);
 		return (OP_PARK);
 	}
 	conn_end_publish_wait(c);
-	op_pub_answer(c, req, pub_publish(c->srv, t, &f, &res), &res);
+	op_pub_settle(c, req, t, pub_publish(c->srv, t, &f, &res), &res);
 	return (OP_DONE);
 fail:
 	OP_ERR(c, req, code, why);

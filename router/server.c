@@ -253,7 +253,7 @@ server_init(struct server *srv, const struct config *cfg,
 	event_set_log_callback(server_event_log);
 	if (wire_decoder_init(&srv->dec) == -1 ||
 	    (srv->base = event_base_new()) == NULL ||
-	    (srv->tracts = tract_reg_new(srv->base)) == NULL) {
+	    (srv->tracts = tract_reg_new(srv)) == NULL) {
 		xasprintf(cause, "cannot create the event loop");
 		return (-1);
 	}

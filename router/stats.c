@@ -59,6 +59,18 @@ stats_waiting(const struct tract *t)
 	return (t->nwaiting);
 }
 
+static uint64_t
+stats_breaker_state(const struct tract *t)
+{
+	return (t->br.state);
+}
+
+static uint64_t
+stats_breaker_transitions(const struct tract *t)
+{
+	return (t->br.transitions);
+}
+
 static const struct {
 	const char	*name;
 	stats_tract_fn	*fn;
@@ -69,6 +81,9 @@ static const struct {
 	{ "callosum_tract_failures_total", stats_failures },
 	{ "callosum_subscriptions", stats_subscriptions },
 	{ "callosum_waiting_publishers", stats_waiting },
+	/* 0 closed, 1 open, 2 half_open */
+	{ "callosum_breaker_state", stats_breaker_state },
+	{ "callosum_breaker_transitions_total", stats_breaker_transitions },
 };
 #define STATS_NTRACT	(sizeof(stats_tract_figures) / \
 			    sizeof(stats_tract_figures[0]))

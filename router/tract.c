@@ -8,10 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "router/clock.h"
+#include "router/config.h"
 #include "router/conn.h"
 #include "router/lib/htab.h"
 #include "router/log.h"
 #include "router/msg.h"
+#include "router/pub.h"
+#include "router/server.h"
 #include "router/sub.h"
 #include "router/tract.h"
 #include "router/xmalloc.h"
@@ -20,6 +24,8 @@
 #define TRACT_MAX	4096
 
 struct tract_reg {
+	struct server		 *srv;
+	struct breaker_cfg	  bcfg;
 	struct event_base	 *base;
 	struct htab		 *names;	/* name -> struct tract */
 	struct tract		**list;		/* creation order */
@@ -39,6 +45,7 @@ tract_new(struct tract_reg *r, const char *s, size_t len)
 	memcpy(t->name, s, len);
 	t->name_len = len;
 	TAILQ_INIT(&t->waiters);
+	t->reg = r;
 	event_assign(&t->wake_ev, r->base, -1, 0, tract_wake_cb, t);
 	xcheck(htab_put(r->names, t->name, len, t), sizeof(t));
 	r->list = xreallocarray(r->list, r->n + 1, sizeof(*r->list));
@@ -48,13 +55,18 @@ tract_new(struct tract_reg *r, const char *s, size_t len)
 }
 
 struct tract_reg *
-tract_reg_new(struct event_base *base)
+tract_reg_new(struct server *srv)
 {
+	const struct config	*cfg = server_config(srv);
 	struct tract_reg	*r;
 	size_t			 i;
 
 	r = xcalloc(1, sizeof(*r));
-	r->base = base;
+	r->srv = srv;
+	r->base = server_base(srv);
+	r->bcfg.threshold = cfg->breaker_failure_threshold;
+	r->bcfg.reset_us = (int64_t)cfg->breaker_reset_timeout_ms * 1000;
+	r->bcfg.half_open_max = cfg->breaker_half_open_max;
 	if ((r->names = htab_new()) == NULL) {
 		free(r);
 		return (NULL);
@@ -75,6 +87,8 @@ tract_reg_free(struct tract_reg *r)
 	for (i = 0; i < r->n; i++) {
 		t = r->list[i];
 		event_del(&t->wake_ev);
+		if (t->br_ev != NULL)
+			event_free(t->br_ev);
 		free(t->subs);
 		free(t);
 	}
@@ -211,11 +225,114 @@ tract_wake_cb(evutil_socket_t fd, short what, void *arg)
 	log_debug("tract_wake", "tract=%s resumed=%u", t->name, n);
 }
 
+/*
+ * A transition: one log line (warn when it opens), and a msg on $sys
+ * through the router's own publish path, kind "breaker", body a msgpack
+ * map {tract, from_state, to_state, failures}.
+ */
+static void
+tract_announce(struct tract *t, const struct breaker_transition *tr)
+{
+	msgpack_sbuffer	sb;
+	msgpack_packer	pk;
+
+	if (tr->to == BREAKER_OPEN)
+		log_warn("breaker", "tract=%s from=%s to=%s failures=%u",
+		    t->name, breaker_state_name(tr->from),
+		    breaker_state_name(tr->to), tr->failures);
+	else
+		log_info("breaker", "tract=%s from=%s to=%s failures=%u",
+		    t->name, breaker_state_name(tr->from),
+		    breaker_state_name(tr->to), tr->failures);
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 4);
+	wire_pack_cstr(&pk, "tract");
+	wire_pack_str(&pk, t->name, t->name_len);
+	wire_pack_cstr(&pk, "from_state");
+	wire_pack_cstr(&pk, breaker_state_name(tr->from));
+	wire_pack_cstr(&pk, "to_state");
+	wire_pack_cstr(&pk, breaker_state_name(tr->to));
+	wire_pack_cstr(&pk, "failures");
+	msgpack_pack_uint32(&pk, tr->failures);
+	if (sb.data != NULL)
+		(void)pub_system(t->reg->srv, "$sys", "breaker", sb.data,
+		    sb.size);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+static void
+tract_breaker_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct tract			*t = arg;
+	struct breaker_transition	 tr;
+
+	(void)fd;
+	(void)what;
+	clock_read();
+	if (breaker_poll(&t->br, &t->reg->bcfg, clock_mono_us(), &tr))
+		tract_announce(t, &tr);
+}
+
+/* Open: the only time a tract has a timer, to go half_open on time. */
+static void
+tract_breaker_arm(struct tract *t)
+{
+	if (t->br_ev == NULL &&
+	    (t->br_ev = evtimer_new(t->reg->base, tract_breaker_cb, t)) == NULL)
+		xcheck(-1, sizeof(struct event *));
+	clock_timer_us(t->br_ev, breaker_reset_at(&t->br, &t->reg->bcfg) -
+	    clock_mono_us());
+}
+
+static void
+tract_moved(struct tract *t, const struct breaker_transition *tr)
+{
+	if (tr->to == BREAKER_OPEN)
+		tract_breaker_arm(t);
+	else if (t->br_ev != NULL)
+		evtimer_del(t->br_ev);
+	tract_announce(t, tr);
+}
+
+bool
+tract_allow_slow(struct tract *t)
+{
+	struct breaker_transition	tr;
+	bool				moved, ok;
+
+	clock_read();
+	ok = breaker_allow(&t->br, &t->reg->bcfg, clock_mono_us(), &tr,
+	    &moved);
+	if (moved)
+		tract_moved(t, &tr);
+	return (ok);
+}
+
+void
+tract_success_slow(struct tract *t)
+{
+	struct breaker_transition	tr;
+
+	if (breaker_success(&t->br, &tr))
+		tract_moved(t, &tr);
+}
+
+void
+tract_release(struct tract *t)
+{
+	breaker_release(&t->br);
+}
+
 void
 tract_note_failure(struct tract *t, const char *why)
 {
-	/* The circuit breaker (a later issue) takes its input here. */
+	struct breaker_transition	tr;
+
+	clock_read();
 	t->n.failures++;
 	log_debug("tract_failure", "tract=%s why=%s failures=%llu", t->name,
 	    why, (unsigned long long)t->n.failures);
+	if (breaker_failure(&t->br, &t->reg->bcfg, clock_mono_us(), &tr))
+		tract_moved(t, &tr);
 }

@@ -18,6 +18,7 @@
 #include <event2/event.h>
 #include <event2/event_struct.h>
 
+#include "router/breaker.h"
 #include "router/lib/wire.h"
 
 struct conn;
@@ -45,10 +46,16 @@ struct tract {
 	unsigned		 nwaiting;	/* on waiters */
 	struct event		 wake_ev;
 	struct tract_counters	 n;
+	struct breaker		 br;		/* SPEC "Circuit breakers" */
+	struct event		*br_ev;		/* reset timer, made at first open */
+	struct tract_reg	*reg;
 };
 
-/* The registry, with the reserved tracts; NULL when memory runs out. */
-struct tract_reg *tract_reg_new(struct event_base *);
+/*
+ * The registry, with the reserved tracts, for srv (its loop, config and
+ * publish path: breakers announce on $sys); NULL when memory runs out.
+ */
+struct tract_reg *tract_reg_new(struct server *srv);
 /* Frees every tract (connections, subs and waiters are gone by now). */
 void		 tract_reg_free(struct tract_reg *);
 /*
@@ -79,9 +86,29 @@ void		 tract_wait(struct tract *, struct conn *);
 void		 tract_unwait(struct tract *, struct conn *);
 /*
  * A failure of this tract (backpressure timeout, delivery failure): the
- * input of its circuit breaker.
+ * input of its circuit breaker (ADR 0018).
  */
 void		 tract_note_failure(struct tract *, const char *why);
+/* The breaker's slow paths (the inline ones below take the fast). */
+bool		 tract_allow_slow(struct tract *);
+void		 tract_success_slow(struct tract *);
+/* A trial let in by tract_allow came to nothing (refused otherwise). */
+void		 tract_release(struct tract *);
+
+/* May a pub go into t now (its breaker)? One compare while closed. */
+static inline bool
+tract_allow(struct tract *t)
+{
+	return (t->br.state == BREAKER_CLOSED || tract_allow_slow(t));
+}
+
+/* A pub went into t. Nothing to do while closed with no failures. */
+static inline void
+tract_note_success(struct tract *t)
+{
+	if (t->br.state != BREAKER_CLOSED || t->br.failures != 0)
+		tract_success_slow(t);
+}
 
 static inline void
 tract_note_delivered(struct tract *t)
