@@ -742,7 +742,7 @@ conn_publish_timeout_cb(evutil_socket_t fd, short what, void *arg)
  * what is left of publish_timeout_ms (none left: it times out at once).
  */
 void
-conn_start_publish_wait(struct conn *c, struct tract *t)
+conn_start_publish_wait(struct conn *c, struct tract *t, bool trial)
 {
 	int64_t	now = clock_mono_now_us();
 
@@ -750,6 +750,7 @@ conn_start_publish_wait(struct conn *c, struct tract *t)
 		c->pub_deadline_us = now +
 		    (int64_t)server_config(c->srv)->publish_timeout_ms * 1000;
 	clock_timer_us(&c->publish_timer, c->pub_deadline_us - now);
+	c->pub_trial = c->pub_trial || trial;
 	c->waiting_on = t;
 	tract_wait(t, c);
 	conn_pause(c, CONN_PAUSE_TRACT_FULL);
@@ -760,7 +761,22 @@ conn_end_publish_wait(struct conn *c)
 {
 	evtimer_del(&c->publish_timer);
 	c->pub_timed_out = false;
+	c->pub_trial = false;
 	c->pub_deadline_us = 0;
+}
+
+/* The parked pub is dropped unanswered (c closes, or drains). */
+static void
+conn_drop_publish_wait(struct conn *c)
+{
+	if (c->waiting_on != NULL) {
+		tract_unwait(c->waiting_on, c);
+		if (c->pub_trial)
+			tract_release(c->waiting_on);
+	}
+	c->waiting_on = NULL;
+	c->pub_trial = false;
+	evtimer_del(&c->publish_timer);
 }
 
 void
@@ -816,9 +832,7 @@ conn_close(struct conn *c, const char *bye, unsigned flush_ms)
 	c->flags |= CONN_CLOSING;
 	c->bye = bye;
 	conn_free_subs(c);
-	if (c->waiting_on != NULL)
-		tract_unwait(c->waiting_on, c);
-	c->waiting_on = NULL;
+	conn_drop_publish_wait(c);
 	evtimer_del(&c->handshake_timer);
 	evtimer_del(&c->frame_timer);
 	evtimer_del(&c->publish_timer);
@@ -871,9 +885,24 @@ conn_close_later(struct conn *c, const char *reason)
 	event_active(&c->close_ev, EV_TIMEOUT, 0);
 }
 
+/* True when a sub of c before s in the table has s's tract (once each). */
+static bool
+conn_tract_counted(struct conn *c, const struct sub *s)
+{
+	const struct sub	*o;
+	size_t			 it = 0;
+
+	while ((o = htab_next(c->subs, &it)) != NULL && o != s) {
+		if (o->t == s->t && (o->npending > 0 || o->delivered > 0))
+			return (true);
+	}
+	return (false);
+}
+
 /*
  * A slow reader: its backlog is dropped so that the reason reaches it.
- * Each tract it subscribes to failed to deliver to it: a breaker input.
+ * Each tract whose messages it held (queued, or delivered into the output
+ * it did not read) failed to deliver to it: one breaker input per tract.
  */
 static void
 conn_close_cb(evutil_socket_t fd, short what, void *arg)
@@ -886,7 +915,8 @@ conn_close_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	c->flags &= ~CONN_DOOMED;
 	while ((s = htab_next(c->subs, &it)) != NULL) {
-		if (s->t != NULL)
+		if (s->t != NULL && (s->npending > 0 || s->delivered > 0) &&
+		    !conn_tract_counted(c, s))
 			tract_note_failure(s->t, "delivery");
 	}
 	conn_close(c, c->close_reason, 0);
@@ -908,11 +938,7 @@ conn_shutdown(struct conn *c, unsigned drain_ms)
 	if (c->flags & (CONN_CLOSING | CONN_DRAINING))
 		return;
 	c->flags |= CONN_DRAINING;
-	if (c->waiting_on != NULL) {
-		tract_unwait(c->waiting_on, c);
-		c->waiting_on = NULL;
-	}
-	evtimer_del(&c->publish_timer);
+	conn_drop_publish_wait(c);
 	evtimer_del(&c->handshake_timer);
 	while ((s = htab_next(c->subs, &it)) != NULL)
 		sub_stop_live(s);

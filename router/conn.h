@@ -98,6 +98,7 @@ struct conn {
 	struct tract		*waiting_on;
 	TAILQ_ENTRY(conn)	 wait_entry;	/* tract.c's */
 	bool			 pub_timed_out;	/* answer it: backpressure */
+	bool			 pub_trial;	/* it holds a half-open trial */
 	int64_t			 pub_deadline_us; /* monotonic; 0: none */
 	struct event		 publish_timer;
 
@@ -157,8 +158,11 @@ void		 conn_resume(struct conn *, int why);
 /*
  * Parks c's current pub on t: reading pauses until t has room or
  * publish_timeout_ms passes (then c->pub_timed_out is set and c resumes).
+ * trial: the pub holds one of t's half-open trials (given back if c goes
+ * away before it is answered).
  */
-void		 conn_start_publish_wait(struct conn *, struct tract *);
+void		 conn_start_publish_wait(struct conn *, struct tract *,
+		    bool trial);
 /* The parked pub was answered: stop its timer. */
 void		 conn_end_publish_wait(struct conn *);
 /* True while the pub at the head of the input has been parked before. */

@@ -229,6 +229,7 @@ op_pub(struct conn *c, const struct wire_req *req)
 	struct tract		*t;
 	enum wire_code		 code;
 	const char		*why;
+	bool			 trial;
 
 	if ((code = op_check_tract(&req->to, false, &why)) != WIRE_OK)
 		goto fail;
@@ -250,14 +251,18 @@ op_pub(struct conn *c, const struct wire_req *req)
 		goto fail;
 	}
 	/* Its breaker, once per pub: a woken parked pub was let in before. */
-	if (!conn_publish_waiting(c) && !tract_allow(t)) {
-		code = WIRE_CIRCUIT_OPEN;
-		why = "the tract's circuit breaker is open";
-		goto fail;
+	trial = false;
+	if (!conn_publish_waiting(c)) {
+		if (!tract_allow(t)) {
+			code = WIRE_CIRCUIT_OPEN;
+			why = "the tract's circuit breaker is open";
+			goto fail;
+		}
+		trial = t->br.state == BREAKER_HALF_OPEN;
 	}
 	op_pub_fields(c, req, &from, &f);
 	if (tract_would_block(t, f.kind.ptr, f.kind.len)) {
-		conn_start_publish_wait(c, t);
+		conn_start_publish_wait(c, t, trial);
 		return (OP_PARK);
 	}
 	conn_end_publish_wait(c);

@@ -35,6 +35,7 @@ struct tract_reg {
 static const char *const tract_reserved[] = { "$sys", "$candidates" };
 
 static void	tract_wake_cb(evutil_socket_t, short, void *);
+static void	tract_breaker_arm(struct tract *);
 
 static struct tract *
 tract_new(struct tract_reg *r, const char *s, size_t len)
@@ -272,17 +273,25 @@ tract_breaker_cb(evutil_socket_t fd, short what, void *arg)
 	clock_read();
 	if (breaker_poll(&t->br, &t->reg->bcfg, clock_mono_us(), &tr))
 		tract_announce(t, &tr);
+	else if (t->br.state == BREAKER_OPEN)
+		tract_breaker_arm(t);	/* early by the loop's coarse clock */
 }
 
-/* Open: the only time a tract has a timer, to go half_open on time. */
+/*
+ * Open: the only time a tract has a timer, to go half_open on time. The
+ * loop's timers use a coarse clock and may fire a little early by ours:
+ * the callback arms it again for what is left (at least a millisecond).
+ */
 static void
 tract_breaker_arm(struct tract *t)
 {
+	int64_t	left;
+
 	if (t->br_ev == NULL &&
 	    (t->br_ev = evtimer_new(t->reg->base, tract_breaker_cb, t)) == NULL)
 		xcheck(-1, sizeof(struct event *));
-	clock_timer_us(t->br_ev, breaker_reset_at(&t->br, &t->reg->bcfg) -
-	    clock_mono_us());
+	left = breaker_reset_at(&t->br, &t->reg->bcfg) - clock_mono_us();
+	clock_timer_us(t->br_ev, left < 1000 ? 1000 : left);
 }
 
 static void
