@@ -1,7 +1,7 @@
 /*
  * The security model (ADR 0017): the start-up check of the socket's
- * directories (StrictModes). The socket file's own mode (0600,
- * socket_mode) is test_limits'.
+ * directories (StrictModes), allow_uids, and the tract cap. The socket
+ * file's own mode (0600, socket_mode) is test_limits'.
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -17,6 +17,8 @@
 #include "tests/support/harness.h"
 
 #define T		HARNESS_TIMEOUT_MS
+#define TRACT_CAP	4096	/* router/tract.c TRACT_MAX */
+#define TRACTS_AT_START	4	/* $sys, $candidates, internal, external */
 
 /* The router's log, read whole; the caller frees. */
 static char *
@@ -198,6 +200,102 @@ HARNESS_TEST(test_socket_dir_owned_by_another_uid_is_warned)
 	assert_logged(h, want);
 }
 
+/* A uid that is not the test's, for allow_uids. */
+static uid_t
+other_uid(void)
+{
+	return (getuid() == 65534 ? 65533 : 65534);
+}
+
+/*
+ * SO_PEERCRED at accept: a uid not in allow_uids gets err unauthorized
+ * (no id: it asked nothing yet) and the close, before any hello.
+ */
+HARNESS_TEST(test_uid_not_in_allow_uids_gets_unauthorized_and_close)
+{
+	struct harness	*h;
+	struct client	*c;
+	msgpack_object	 f;
+	char		 conf[64], line[64];
+	int		 i;
+
+	(void)state;
+	snprintf(conf, sizeof conf, "allow_uids = %u\n",
+	    (unsigned)other_uid());
+	h = harness_start(conf, NULL);
+	for (i = 0; i < 2; i++) {
+		c = harness_connect(h);
+		harness_expect_err(c, "unauthorized", false, 0, &f);
+		harness_expect_closed(c, T, NULL);
+		harness_client_close(c);
+	}
+	snprintf(line, sizeof line, " warn conn_unauthorized uid=%u ",
+	    (unsigned)getuid());
+	assert_logged(h, line);
+	/* The router lives on. */
+	assert_true(harness_sock_accepts(harness_sock(h)));
+}
+
+/* A list: any uid in it is served. */
+HARNESS_TEST(test_uid_in_allow_uids_list_is_served)
+{
+	struct harness	*h;
+	char		 conf[80];
+
+	(void)state;
+	snprintf(conf, sizeof conf, "allow_uids = %u, %u\n",
+	    (unsigned)other_uid(), (unsigned)getuid());
+	h = harness_start(conf, NULL);
+	harness_ping(harness_client(h, "listed"), T);
+}
+
+/* cap-00042: a valid tract name, one per i. */
+static const char *
+tract_name(char *buf, size_t size, int i)
+{
+	snprintf(buf, size, "cap-%05d", i);
+	return (buf);
+}
+
+/*
+ * Any client may create tracts, by pub and by sub, until the router holds
+ * 4096; then a new name is err limit, and the tracts that exist serve on.
+ */
+HARNESS_TEST(test_tracts_stop_at_4096_with_limit)
+{
+	struct harness	*h = harness_start(NULL, NULL);
+	struct client	*maker, *c;
+	msgpack_object	 f;
+	char		 name[32];
+	int		 i, n = TRACT_CAP - TRACTS_AT_START;
+
+	(void)state;
+	maker = harness_client(h, "maker");
+	/* Without ids: a refusal would be an err before the pong. */
+	for (i = 0; i < n; i++) {
+		harness_pack(client_begin(maker), "op:s to:s body:s", "pub",
+		    tract_name(name, sizeof name, i), "x");
+		if (client_end(maker) == -1)
+			HFAIL("client_end: %s", strerror(errno));
+		if (i % 500 == 499 && client_flush(maker) == -1)
+			HFAIL("client_flush: %s", strerror(errno));
+	}
+	if (client_flush(maker) == -1)
+		HFAIL("client_flush: %s", strerror(errno));
+	harness_ping(maker, 10000);
+
+	c = harness_client(h, "late");
+	harness_request_err(c, "limit", "op:s to:s body:s", "pub",
+	    "one-too-many", "x");
+	harness_request_err(c, "limit", "op:s sid:u tract:s", "sub", 1u,
+	    "one-too-many");
+	/* What exists still works, the last one made included. */
+	harness_sub(c, 2, tract_name(name, sizeof name, n - 1), 1, NULL, 0);
+	harness_pub(maker, NULL, name, "still here", NULL);
+	harness_expect_msg(c, 2, "still here", T, &f);
+	harness_pub(maker, "internal", "external", "and here", NULL);
+}
+
 int
 main(void)
 {
@@ -211,6 +309,10 @@ main(void)
 		    test_parent_of_socket_dir_writable_by_others_is_warned),
 		HARNESS_UNIT_TEST(
 		    test_socket_dir_owned_by_another_uid_is_warned),
+		HARNESS_UNIT_TEST(
+		    test_uid_not_in_allow_uids_gets_unauthorized_and_close),
+		HARNESS_UNIT_TEST(test_uid_in_allow_uids_list_is_served),
+		HARNESS_UNIT_TEST(test_tracts_stop_at_4096_with_limit),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
