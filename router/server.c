@@ -28,6 +28,7 @@
 #define SERVER_BACKLOG		1024
 #define SERVER_ACCEPT_RETRY_MS	1000	/* out of descriptors: retry after */
 #define SERVER_BYE_MS		2000	/* after the drain: time for byes */
+#define SERVER_DIRS_MAX		64	/* directories the socket check visits */
 
 static void	server_accept_cb(struct evconnlistener *, evutil_socket_t,
 		    struct sockaddr *, int, void *);
@@ -172,6 +173,126 @@ server_bind(struct server *srv, int fd, const struct sockaddr_un *sun)
 	return (chmod(sun->sun_path, srv->cfg->socket_mode));
 }
 
+/* The directories checked so far: none is reported twice. */
+struct server_dirs {
+	struct {
+		dev_t	dev;
+		ino_t	ino;
+	}	v[SERVER_DIRS_MAX];
+	size_t	n;
+};
+
+/*
+ * Cuts path to its parent in place ("/a/b" -> "/a", "/a" -> "/", "a" ->
+ * "."). Returns false when path is already "/" or "." (or empty).
+ */
+static bool
+server_parent(char *path)
+{
+	size_t	 len = strlen(path);
+	char	*s;
+
+	while (len > 1 && path[len - 1] == '/')
+		path[--len] = '\0';
+	if (len == 0 || strcmp(path, "/") == 0 || strcmp(path, ".") == 0)
+		return (false);
+	if ((s = strrchr(path, '/')) == NULL) {
+		strcpy(path, ".");	/* len >= 1: room for ".\0" */
+		return (true);
+	}
+	while (s > path && s[-1] == '/')
+		s--;
+	if (s == path)
+		s++;			/* keep the root's "/" */
+	*s = '\0';
+	return (true);
+}
+
+/*
+ * One directory on the way to the socket, checked once. Others can replace
+ * what it holds when group or others may write it without the sticky bit,
+ * or when it belongs to someone other than root and us (who may chmod it).
+ * A symlink's own mode means nothing: the directory holding it comes next.
+ */
+static void
+server_check_dir(struct server_dirs *seen, const char *dir)
+{
+	struct stat	st;
+	mode_t		mode;
+	size_t		i;
+
+	if (lstat(dir, &st) == -1 || !S_ISDIR(st.st_mode))
+		return;
+	for (i = 0; i < seen->n; i++) {
+		if (seen->v[i].dev == st.st_dev && seen->v[i].ino == st.st_ino)
+			return;
+	}
+	if (seen->n < SERVER_DIRS_MAX) {
+		seen->v[seen->n].dev = st.st_dev;
+		seen->v[seen->n].ino = st.st_ino;
+		seen->n++;
+	}
+	mode = st.st_mode & 07777;
+	if (((mode & (S_IWGRP | S_IWOTH)) != 0 && (mode & S_ISVTX) == 0) ||
+	    (st.st_uid != 0 && st.st_uid != geteuid()))
+		log_warn("socket_dir_unsafe", "path=%s mode=%04o uid=%u", dir,
+		    (unsigned)mode, (unsigned)st.st_uid);
+}
+
+/* dir (modified), then each directory above it up to "/" or ".". */
+static void
+server_check_dirs(struct server_dirs *seen, char *dir)
+{
+	size_t	i;
+
+	for (i = 0; i < SERVER_DIRS_MAX; i++) {
+		server_check_dir(seen, dir);
+		if (!server_parent(dir))
+			break;
+	}
+}
+
+/*
+ * After bind, before listen, in the spirit of OpenSSH's StrictModes (ADR
+ * 0017): the socket file must be the one bound, with socket_mode exactly,
+ * else the start fails; whoever may write a directory on its way, up to /,
+ * could remove it or put their own in its place, so each such directory is
+ * named once at warn. The way is the path as written and as resolved
+ * (symlinks). Nothing here changes a mode: the operator fixes the directory.
+ */
+static int
+server_check_socket(struct server *srv, char **cause)
+{
+	struct server_dirs	 seen;
+	struct stat		 st;
+	char			*dir, *real;
+
+	if (lstat(srv->sock_path, &st) == -1)
+		return (-1);
+	if (!S_ISSOCK(st.st_mode) || st.st_dev != srv->sock_dev ||
+	    st.st_ino != srv->sock_ino) {
+		xasprintf(cause, "%s: replaced during start-up",
+		    srv->sock_path);
+		return (-1);
+	}
+	if ((st.st_mode & 07777) != srv->cfg->socket_mode) {
+		xasprintf(cause, "%s: mode %04o is not socket_mode %04o",
+		    srv->sock_path, (unsigned)(st.st_mode & 07777),
+		    srv->cfg->socket_mode);
+		return (-1);
+	}
+	seen.n = 0;
+	dir = xstrdup(srv->sock_path);
+	(void)server_parent(dir);
+	if ((real = realpath(dir, NULL)) != NULL) {
+		server_check_dirs(&seen, real);
+		free(real);
+	}
+	server_check_dirs(&seen, dir);
+	free(dir);
+	return (0);
+}
+
 static int
 server_listen(struct server *srv, char **cause)
 {
@@ -191,7 +312,10 @@ server_listen(struct server *srv, char **cause)
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0)) == -1)
 		goto fail;
-	if (server_bind(srv, fd, &sun) == -1 || listen(fd, SERVER_BACKLOG) == -1)
+	/* Checked before listen: nobody connects to a socket found unsafe. */
+	if (server_bind(srv, fd, &sun) == -1 ||
+	    server_check_socket(srv, cause) == -1 ||
+	    listen(fd, SERVER_BACKLOG) == -1)
 		goto fail;
 	srv->listener = evconnlistener_new(srv->base, server_accept_cb, srv,
 	    LEV_OPT_CLOSE_ON_FREE, -1, fd);
