@@ -559,6 +559,24 @@ es_mem_admit(struct es_mem *m, uint32_t len)
 }
 
 /*
+ * The bytes memlog_max_bytes counts for an event: its body, headers and
+ * pattern, what a publisher controls beyond its bounded labels (ADR 0019).
+ */
+static uint32_t
+es_mem_payload(const struct es_event *ev)
+{
+	uint32_t	n = 0;
+
+	if (ev->body.ptr != NULL)
+		n += ev->body.len;
+	if (ev->hdr.ptr != NULL)
+		n += ev->hdr.len;
+	if (ev->pattern.ptr != NULL)
+		n += ev->pattern.len;
+	return (n);
+}
+
+/*
  * Running out of memory for the record fails the push in either mode,
  * evicting nothing. The record is reserved before evicting: it counts in
  * its segment, so no eviction recycles the segment under it.
@@ -568,7 +586,7 @@ es_mem_push(struct es_mem *m, const struct es_event *ev)
 {
 	struct es_slot	*s;
 	struct es_rec	*r;
-	uint32_t	 len = ev->body.ptr != NULL ? ev->body.len : 0;
+	uint32_t	 len = es_mem_payload(ev);
 	size_t		 need, p;
 
 	/* The front checks the order; the binary search depends on it. */

@@ -46,7 +46,11 @@ msg_new(const struct wire_msg *f, const struct eid *eid)
 	m = msg_alloc(wire_msg_tail_bound(f));
 	m->tail_len = (uint32_t)wire_msg_tail_write(m->tail, f, &pairs);
 	m->tail_pairs = pairs;
-	m->body_len = f->body.len;
+	/*
+	 * What the publisher controls beyond its bounded labels (ADR 0019):
+	 * a message of empty body and 32 KiB of headers is not free.
+	 */
+	m->body_len = f->body.len + f->hdr.len + f->pattern.len;
 	m->eid = *eid;
 	m->eid_len = (uint8_t)f->eid.len;
 	memcpy(m->eid_str, f->eid.ptr, f->eid.len);

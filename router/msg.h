@@ -18,7 +18,7 @@ struct msg {
 	unsigned	 refcnt;
 	uint32_t	 tail_pairs;
 	uint32_t	 tail_len;
-	uint32_t	 body_len;	/* counted by pending_bytes_limit */
+	uint32_t	 body_len;	/* body + hdr + pattern: pending_bytes_limit */
 	uint8_t		 kind_len;
 	uint8_t		 eid_len;
 	uint8_t		 pooled;	/* from the free list's size class */

@@ -159,7 +159,12 @@ server_bind(struct server *srv, int fd, const struct sockaddr_un *sun)
 	mode_t		old;
 	int		rc;
 
-	old = umask(077);
+	/*
+	 * The socket is made with socket_mode itself (Linux gives it 0777
+	 * less the umask): no chmod(2) by path afterwards, which would follow
+	 * a symlink swapped in meanwhile (server_check_socket verifies).
+	 */
+	old = umask(~srv->cfg->socket_mode & 0777);
 	rc = bind(fd, (const struct sockaddr *)sun, sizeof(*sun));
 	umask(old);
 	if (rc == -1)
@@ -170,7 +175,7 @@ server_bind(struct server *srv, int fd, const struct sockaddr_un *sun)
 		return (-1);
 	srv->sock_dev = st.st_dev;
 	srv->sock_ino = st.st_ino;
-	return (chmod(sun->sun_path, srv->cfg->socket_mode));
+	return (0);
 }
 
 /* The directories checked so far: none is reported twice. */

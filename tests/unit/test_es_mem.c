@@ -1019,6 +1019,36 @@ bheld(struct es_mem *m, const uint64_t *ms, size_t n)
 	unref_all(out, got);
 }
 
+/*
+ * Headers and pattern count with the body: an event of empty body and
+ * large headers is not free (ADR 0019).
+ */
+static void
+test_es_mem_headers_and_pattern_count_as_bytes(void **state)
+{
+	const uint64_t	 held[] = { 2, 3 };
+	struct es_event	 proto;
+	struct es_mem	*m;
+	uint64_t	 ms;
+
+	(void)state;
+	m = es_mem_new(100, 1000, ES_FULL_DROP_OLDEST, NULL);
+	assert_non_null(m);
+	for (ms = 1; ms <= 3; ms++) {
+		memset(&proto, 0, sizeof(proto));
+		proto.eid.ms = ms;
+		proto.hdr.ptr = bbody;
+		proto.hdr.len = 300;
+		proto.pattern.ptr = bbody;
+		proto.pattern.len = 100;
+		assert_int_equal(es_mem_push(m, &proto), 0);
+	}
+	/* 3 x 400 > 1000: the oldest went. */
+	bcheck(m, 3, 1, 0, 2, 800);
+	bheld(m, held, 2);
+	es_mem_free(m);
+}
+
 static void
 test_es_mem_drop_oldest_at_byte_bound_drops_until_it_fits(void **state)
 {
@@ -1333,6 +1363,7 @@ main(void)
 		cmocka_unit_test(test_es_mem_arena_refills_after_emptying),
 		cmocka_unit_test(
 		    test_es_mem_drop_oldest_at_byte_bound_drops_until_it_fits),
+		cmocka_unit_test(test_es_mem_headers_and_pattern_count_as_bytes),
 		cmocka_unit_test(
 		    test_es_mem_drop_oldest_at_count_bound_keeps_bytes_exact),
 		cmocka_unit_test(
