@@ -834,6 +834,61 @@ HARNESS_TEST(test_bye_reaches_a_slow_reader_cut_at_the_drain_deadline)
 	assert_exit_0("callosumd after the drain", status);
 }
 
+static bool
+sock_refuses(void *arg)
+{
+	return (!harness_sock_accepts(arg));
+}
+
+/*
+ * During the drain no new connection is accepted, and a second signal
+ * ends the drain at once (well before drain_timeout_ms): exit 0, and the
+ * socket, which was the router's own, is gone.
+ */
+HARNESS_TEST(test_drain_refuses_new_conns_and_a_second_signal_ends_it)
+{
+	struct harness	*h = harness_start("drain_timeout_ms = 30000\n",
+	    NULL);
+	struct client	*slow, *p;
+	msgpack_object	 f;
+	char		*body;
+	const size_t	 blen = 4096;
+	int64_t		 t0;
+	uint64_t	 first = 0, id;
+	int		 i, status;
+
+	(void)state;
+	if ((body = malloc(blen + 1)) == NULL)
+		HFAIL("malloc");
+	slow = harness_client(h, "backlogged");
+	harness_sub(slow, 1, "pile", UINT64_MAX >> 1, "drop", 0);
+	p = harness_client(h, "piler");
+	for (i = 0; i < 256; i++) {
+		id = harness_request(p, "op:s to:s body:s", "pub", "pile",
+		    numbered_body(body, blen, i));
+		if (i == 0)
+			first = id;
+	}
+	for (i = 0; i < 256; i++)
+		harness_expect_ack(p, first + (uint64_t)i, &f);
+	free(body);
+	(void)slow;		/* never reads: the drain waits for it */
+
+	assert_int_equal(kill(harness_router_pid(h), SIGTERM), 0);
+	if (!harness_poll(sock_refuses, (void *)harness_sock(h), T))
+		HFAIL("the socket still accepts during the drain");
+	harness_expect(p, "bye", T, &f);	/* nothing to drain for p */
+	t0 = harness_now_ms();
+	status = harness_router_stop(h, SIGTERM, HARNESS_STOP_MS);
+	assert_exit_0("callosumd after a second signal", status);
+	if (harness_now_ms() - t0 > 5000)
+		HFAIL("the second signal took %lld ms to end the drain",
+		    (long long)(harness_now_ms() - t0));
+	assert_int_equal(file_count_lines(router_log(h), " shutdown_now "), 1);
+	if (access(harness_sock(h), F_OK) == 0)
+		HFAIL("the socket file is still there");
+}
+
 /*
  * 6. Replies are paced like msgs: a client that pipelines 3000 stats
  * requests and reads at full speed gets every reply, in order, and is
@@ -1152,6 +1207,8 @@ main(void)
 		    test_bye_reaches_a_slow_reader_closed_for_output_limit),
 		HARNESS_UNIT_TEST(
 		    test_bye_reaches_a_slow_reader_cut_at_the_drain_deadline),
+		HARNESS_UNIT_TEST(
+		    test_drain_refuses_new_conns_and_a_second_signal_ends_it),
 		HARNESS_UNIT_TEST(
 		    test_pipelined_stats_replies_are_paced_not_closed),
 		HARNESS_UNIT_TEST(
