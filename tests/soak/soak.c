@@ -2434,6 +2434,8 @@ router_start(const char *bin)
 			dup2(fd, STDIN_FILENO);
 			close(fd);
 		}
+		/* Nothing of ours or ctest's: the fd count is the router's. */
+		closefrom(3);
 		signal(SIGPIPE, SIG_DFL);
 		execv(bin, argv);
 		fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));
@@ -2942,7 +2944,7 @@ main(int argc, char **argv)
 		replay_thread, brk_thread, kill_thread, flood_thread
 	};
 	struct targ	 th[TH_COUNT], systh;
-	struct sample	*smp;
+	struct sample	*smp = NULL;
 	struct sconn	 mon;
 	struct rng	 mr;
 	const char	*bin, *tmp;
@@ -3269,6 +3271,7 @@ stop_router:
 		if (smp[i].t % 60 == 0 || i + 1 == nsmp)
 			printf(" %u: %ld/%ld", smp[i].t, smp[i].rss,
 			    smp[i].fds);
+	free(smp);
 	printf("\nviolations          %lu\n", total);
 	for (f = 0; f < V_COUNT; f++)
 		if (atomic_load(&g_viol[f]) > 0)
