@@ -59,46 +59,6 @@
  * Logs.
  */
 
-static const char *
-router_log(struct harness *h)
-{
-	return (harness_path(h, "callosumd.log"));
-}
-
-/* How many lines of the file at path contain needle. */
-static int
-file_count_lines(const char *path, const char *needle)
-{
-	char		*text, *line, *nl;
-	int		 n = 0;
-
-	if ((text = harness_read_file(path, NULL)) == NULL)
-		return (0);
-	for (line = text; *line != '\0'; line = nl + 1) {
-		if ((nl = strchr(line, '\n')) != NULL)
-			*nl = '\0';
-		if (strstr(line, needle) != NULL)
-			n++;
-		if (nl == NULL)
-			break;
-	}
-	free(text);
-	return (n);
-}
-
-struct log_wait {
-	const char	*path;
-	const char	*needle;
-};
-
-static bool
-log_has(void *arg)
-{
-	struct log_wait	*lw = arg;
-
-	return (file_count_lines(lw->path, lw->needle) > 0);
-}
-
 /*
  * Waits for the router's log line "LEVEL breaker tract=T from=F to=S
  * failures=N" and checks that there is exactly one.
@@ -107,17 +67,13 @@ static void
 expect_log_line(struct harness *h, const char *level, const char *tract,
     const char *from, const char *to, unsigned failures)
 {
-	char		needle[256];
-	struct log_wait	lw;
-	int		n;
+	char	needle[256];
+	int	n;
 
 	snprintf(needle, sizeof needle, " %s breaker tract=%s from=%s to=%s "
 	    "failures=%u", level, tract, from, to, failures);
-	lw.path = router_log(h);
-	lw.needle = needle;
-	if (!harness_poll(log_has, &lw, T))
-		HFAIL("no \"%s\" in the router log after %d ms", needle, T);
-	if ((n = file_count_lines(lw.path, needle)) != 1)
+	harness_wait_line(harness_log(h), needle, T);
+	if ((n = harness_file_count_lines(harness_log(h), needle)) != 1)
 		HFAIL("\"%s\" is logged %d times, want once", needle, n);
 }
 
@@ -716,7 +672,7 @@ HARNESS_TEST(test_sys_messages_of_a_whole_cycle_are_exact)
 	    THRESHOLD + 1);
 	expect_log_line(b.h, "info", STUCK, "half_open", "closed",
 	    THRESHOLD + 1);
-	assert_int_equal(file_count_lines(router_log(b.h), " breaker "), 5);
+	assert_int_equal(harness_file_count_lines(harness_log(b.h), " breaker "), 5);
 }
 
 /*

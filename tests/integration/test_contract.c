@@ -55,32 +55,6 @@ stats_tract_value(struct client *c, const char *name, const char *tract)
 	return (harness_u64(m, tract));
 }
 
-struct count_wait {
-	struct client	*c;
-	double		 want;
-	double		 last;
-};
-
-static bool
-count_is(void *arg)
-{
-	struct count_wait	*cw = arg;
-
-	cw->last = stats_value(cw->c, "callosum_connections");
-	return (cw->last == cw->want);
-}
-
-/* Waits until the router counts want connections. */
-static void
-wait_conn_count(struct client *c, double want, int timeout_ms)
-{
-	struct count_wait	cw = { c, want, -1 };
-
-	if (!harness_poll(count_is, &cw, timeout_ms))
-		HFAIL("connection count is %g after %d ms, want %g", cw.last,
-		    timeout_ms, want);
-}
-
 /* A str body of len bytes: "%03d" of i, then filler; caller frees. */
 static char *
 sized_body(size_t len, int i)
@@ -347,7 +321,7 @@ HARNESS_TEST(test_conns_lists_every_connection)
 	a1 = harness_client_hello(h, &hello);
 	a2 = harness_client(h, "a2");
 	harness_sub(a1, 1, "internal", 7, NULL, 0);
-	wait_conn_count(a2, 2, T);	/* the start-up probe is gone */
+	harness_wait_conn_count(a2, 2, T);	/* the start-up probe is gone */
 
 	id = harness_request(a2, "op:s", "conns");
 	harness_expect(a2, "conns", T, &f);

@@ -17,50 +17,6 @@
 #define T	HARNESS_TIMEOUT_MS
 #define Q	HARNESS_QUIET_MS
 
-/*
- * The router's count of open connections from a stats reply. The SPEC's
- * name is callosum_connections (test_handshake checks that); a bare
- * "connections" is accepted here so that this file tests the count itself.
- */
-static double
-conn_count(struct client *c)
-{
-	msgpack_object	f;
-	double		v;
-
-	harness_stats(c, &f);
-	if (harness_stats_find(&f, "callosum_connections", &v) ||
-	    harness_stats_find(&f, "connections", &v))
-		return (v);
-	HFAIL("no connection count in stats: %s", harness_dump(&f));
-}
-
-struct count_wait {
-	struct client	*c;
-	double		 want;
-	double		 last;
-};
-
-static bool
-count_is(void *arg)
-{
-	struct count_wait	*cw = arg;
-
-	cw->last = conn_count(cw->c);
-	return (cw->last == cw->want);
-}
-
-/* Waits until the router counts want connections. */
-static void
-wait_conn_count(struct client *c, double want, int timeout_ms)
-{
-	struct count_wait	cw = { c, want, -1 };
-
-	if (!harness_poll(count_is, &cw, timeout_ms))
-		HFAIL("connection count is %g after %d ms, want %g", cw.last,
-		    timeout_ms, want);
-}
-
 static bool
 peer_closed(struct client *c)
 {
@@ -156,7 +112,7 @@ HARNESS_TEST(test_connection_beyond_max_connections_is_refused)
 
 	(void)state;
 	c[0] = harness_client(h, "c0");
-	wait_conn_count(c[0], 1, T);	/* the start-up probe is gone */
+	harness_wait_conn_count(c[0], 1, T);	/* the start-up probe is gone */
 	for (i = 1; i < 8; i++) {
 		char	agent[8];
 
@@ -188,7 +144,7 @@ HARNESS_TEST(test_connection_beyond_max_connections_is_refused)
 
 	/* A slot freed is a slot available again. */
 	harness_client_close(c[7]);
-	wait_conn_count(c[0], 7, T);
+	harness_wait_conn_count(c[0], 7, T);
 	deadline = harness_now_ms() + T;
 	while (!ok && harness_now_ms() < deadline) {
 		struct client		*n = harness_connect(h);
@@ -265,7 +221,7 @@ HARNESS_TEST(test_connection_churn_returns_to_baseline)
 
 	(void)state;
 	watch = harness_client(h, "watcher");
-	wait_conn_count(watch, 1, T);
+	harness_wait_conn_count(watch, 1, T);
 	for (i = 0; i < 1000; i++) {
 		struct client	*c = harness_client(h, "churn");
 
@@ -274,7 +230,7 @@ HARNESS_TEST(test_connection_churn_returns_to_baseline)
 		harness_client_close(c);
 	}
 	harness_ping(watch, T);
-	wait_conn_count(watch, 1, 5000);
+	harness_wait_conn_count(watch, 1, 5000);
 	harness_ping(harness_client(h, "after"), T);
 }
 

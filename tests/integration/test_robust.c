@@ -61,56 +61,6 @@ long_name(char buf[NAME_LEN + 1], int i)
  * Logs.
  */
 
-/* How many lines of the file at path contain needle. */
-static int
-file_count_lines(const char *path, const char *needle)
-{
-	char		*text, *line, *nl;
-	int		 n = 0;
-
-	if ((text = harness_read_file(path, NULL)) == NULL)
-		return (0);
-	for (line = text; *line != '\0'; line = nl + 1) {
-		if ((nl = strchr(line, '\n')) != NULL)
-			*nl = '\0';
-		if (strstr(line, needle) != NULL)
-			n++;
-		if (nl == NULL)
-			break;
-	}
-	free(text);
-	return (n);
-}
-
-struct log_wait {
-	const char	*path;
-	const char	*needle;
-};
-
-static bool
-log_has(void *arg)
-{
-	struct log_wait	*lw = arg;
-
-	return (file_count_lines(lw->path, lw->needle) > 0);
-}
-
-/* Waits until a line of the log at path contains needle. */
-static void
-wait_log(const char *path, const char *needle, int timeout_ms)
-{
-	struct log_wait	lw = { path, needle };
-
-	if (!harness_poll(log_has, &lw, timeout_ms))
-		HFAIL("no \"%s\" in %s after %d ms", needle, path, timeout_ms);
-}
-
-static const char *
-router_log(struct harness *h)
-{
-	return (harness_path(h, "callosumd.log"));
-}
-
 /* Fails when a log shows a sanitizer report (for routers run as procs). */
 static void
 assert_no_sanitizer_report(const char *what, const char *text)
@@ -476,31 +426,6 @@ proc_accepts(void *arg)
 	return (harness_sock_accepts(ps->sock));
 }
 
-/* Lines of s containing needle. */
-static int
-count_lines(const char *s, const char *needle)
-{
-	int		 n = 0;
-	const char	*line = s, *nl;
-	size_t		 nlen = strlen(needle);
-
-	while (*line != '\0') {
-		const char	*q;
-
-		nl = strchr(line, '\n');
-		if (nl == NULL)
-			nl = line + strlen(line);
-		for (q = line; q + nlen <= nl; q++) {
-			if (memcmp(q, needle, nlen) == 0) {
-				n++;
-				break;
-			}
-		}
-		line = *nl == '\0' ? nl : nl + 1;
-	}
-	return (n);
-}
-
 /* The number of descriptors pid has open (/proc/PID/fd), or -1. */
 static int
 proc_nfds(pid_t pid)
@@ -602,8 +527,8 @@ HARNESS_TEST(test_out_of_descriptors_pauses_accepting_without_spinning)
 		harness_ping(early[i], T);
 	/* The log of the pause, checked last. */
 	text = harness_proc_stderr(p);
-	paused = count_lines(text, " warn accept_paused ");
-	ev = count_lines(text, "libevent");
+	paused = harness_count_lines(text, " warn accept_paused ");
+	ev = harness_count_lines(text, "libevent");
 
 	/* Descriptors come free: accepting resumes. */
 	for (i = 0; i < FD_IDLE; i++)
@@ -663,14 +588,14 @@ HARNESS_TEST(test_sighup_reopens_logs_and_keeps_serving)
 	harness_sub(sub, 1, "internal", 10, NULL, 0);
 	pub = harness_client(h, "hup-pub");
 	assert_int_equal(kill(harness_router_pid(h), SIGHUP), 0);
-	wait_log(router_log(h), " reopening_logs ", 5000);
+	harness_wait_line(harness_log(h), " reopening_logs ", 5000);
 
 	harness_ping(sub, T);
 	harness_ping(pub, T);
 	harness_ping(harness_client(h, "after-hup"), T);
 	harness_pub(pub, NULL, "internal", "after-hup", NULL);
 	harness_expect_msg(sub, 1, "after-hup", T, &f);
-	assert_int_equal(file_count_lines(router_log(h), " shutdown "), 0);
+	assert_int_equal(harness_file_count_lines(harness_log(h), " shutdown "), 0);
 
 	status = harness_router_stop(h, SIGTERM, HARNESS_STOP_MS);
 	assert_exit_0("SIGTERM after SIGHUP", status);
@@ -713,7 +638,7 @@ HARNESS_TEST(test_stop_leaves_a_socket_taken_by_another_router)
 		    strerror(errno));
 	assert_true(st.st_ino == st_b.st_ino && st.st_dev == st_b.st_dev);
 	harness_ping(harness_client(h, "of-b"), T);
-	if (file_count_lines(router_log(h), " warn socket_not_ours ") != 1)
+	if (harness_file_count_lines(harness_log(h), " warn socket_not_ours ") != 1)
 		HFAIL("router A's log has no socket_not_ours warning");
 
 	harness_proc_kill(b, SIGTERM);
@@ -826,7 +751,7 @@ HARNESS_TEST(test_bye_reaches_a_slow_reader_cut_at_the_drain_deadline)
 	/* The backlog was cut at the deadline: the case under test. */
 	if (msgs >= nmsgs)
 		HFAIL("all %d msgs arrived: nothing was cut", nmsgs);
-	assert_int_equal(file_count_lines(router_log(h), " conn_bye_cut "), 1);
+	assert_int_equal(harness_file_count_lines(harness_log(h), " conn_bye_cut "), 1);
 	harness_expect(p, "bye", T, &f);
 	harness_assert_str(&f, "reason", "shutdown");
 	/* Signal 0: no second signal, which would end the drain at once. */
@@ -884,7 +809,7 @@ HARNESS_TEST(test_drain_refuses_new_conns_and_a_second_signal_ends_it)
 	if (harness_now_ms() - t0 > 5000)
 		HFAIL("the second signal took %lld ms to end the drain",
 		    (long long)(harness_now_ms() - t0));
-	assert_int_equal(file_count_lines(router_log(h), " shutdown_now "), 1);
+	assert_int_equal(harness_file_count_lines(harness_log(h), " shutdown_now "), 1);
 	if (access(harness_sock(h), F_OK) == 0)
 		HFAIL("the socket file is still there");
 }

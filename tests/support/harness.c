@@ -337,6 +337,69 @@ harness_read_file(const char *path, size_t *lenp)
 	return (buf);
 }
 
+const char *
+harness_log(struct harness *h)
+{
+	return (harness_path(h, "callosumd.log"));
+}
+
+int
+harness_count_lines(const char *text, const char *needle)
+{
+	const char	*line = text, *nl, *q;
+	size_t		 nlen = strlen(needle);
+	int		 n = 0;
+
+	while (*line != '\0') {
+		if ((nl = strchr(line, '\n')) == NULL)
+			nl = line + strlen(line);
+		for (q = line; q + nlen <= nl; q++) {
+			if (memcmp(q, needle, nlen) == 0) {
+				n++;
+				break;
+			}
+		}
+		line = *nl == '\0' ? nl : nl + 1;
+	}
+	return (n);
+}
+
+int
+harness_file_count_lines(const char *path, const char *needle)
+{
+	char	*text;
+	int	 n;
+
+	if ((text = harness_read_file(path, NULL)) == NULL)
+		return (0);
+	n = harness_count_lines(text, needle);
+	free(text);
+	return (n);
+}
+
+struct harness_line_wait {
+	const char	*path;
+	const char	*needle;
+};
+
+static bool
+harness_has_line(void *arg)
+{
+	struct harness_line_wait	*w = arg;
+
+	return (harness_file_count_lines(w->path, w->needle) > 0);
+}
+
+void
+harness_wait_line(const char *path, const char *needle, int timeout_ms)
+{
+	struct harness_line_wait	w = { path, needle };
+
+	if (!harness_poll(harness_has_line, &w, timeout_ms))
+		HFAIL("no \"%s\" in %s after %d ms", needle, path,
+		    timeout_ms);
+}
+
 void
 harness_print_log(struct harness *h)
 {
@@ -1363,6 +1426,35 @@ stats_find(const msgpack_object *o, const char *name, double *out,
 		if (stats_find(&o->via.map.ptr[i].val, name, out, depth + 1))
 			return (true);
 	return (false);
+}
+
+struct harness_count_wait {
+	struct client	*c;
+	double		 want;
+	double		 last;
+};
+
+static bool
+harness_count_is(void *arg)
+{
+	struct harness_count_wait	*cw = arg;
+	msgpack_object			 f;
+
+	harness_stats(cw->c, &f);
+	if (!harness_stats_find(&f, "callosum_connections", &cw->last))
+		HFAIL("no callosum_connections in stats: %s",
+		    harness_dump(&f));
+	return (cw->last == cw->want);
+}
+
+void
+harness_wait_conn_count(struct client *c, double want, int timeout_ms)
+{
+	struct harness_count_wait	cw = { c, want, -1 };
+
+	if (!harness_poll(harness_count_is, &cw, timeout_ms))
+		HFAIL("connection count is %g after %d ms, want %g", cw.last,
+		    timeout_ms, want);
 }
 
 bool

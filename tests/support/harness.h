@@ -101,6 +101,18 @@ const char	*harness_write_file(struct harness *, const char *name,
 		    const char *text);
 /* Reads a whole file; the caller frees it. NULL when it cannot be read. */
 char		*harness_read_file(const char *path, size_t *lenp);
+/* DIR/callosumd.log, the router's log (as harness_path). */
+const char	*harness_log(struct harness *);
+/* How many lines of text contain needle. */
+int		 harness_count_lines(const char *text, const char *needle);
+/* How many lines of the file at path contain needle (0: unreadable). */
+int		 harness_file_count_lines(const char *path, const char *needle);
+/*
+ * Waits up to timeout_ms until a line of the file at path contains
+ * needle; fails the test otherwise.
+ */
+void		 harness_wait_line(const char *path, const char *needle,
+		    int timeout_ms);
 
 /*
  * Starts $CALLOSUMD --socket DIR/callosum.sock [--config DIR/callosumd.conf]
@@ -248,6 +260,12 @@ void		 harness_sub(struct client *, uint64_t sid, const char *tract,
 /* req without id (a failure would come back as err). */
 void		 harness_req(struct client *, uint64_t sid, uint64_t n);
 void		 harness_unsub(struct client *, uint64_t sid);
+/*
+ * Waits up to timeout_ms until the router's stats say callosum_connections
+ * is want (asking on c, which has no subscription); fails otherwise.
+ */
+void		 harness_wait_conn_count(struct client *c, double want,
+		    int timeout_ms);
 /* stats with an id; *frame is the stats reply. */
 void		 harness_stats(struct client *, msgpack_object *frame);
 /*
@@ -315,6 +333,7 @@ void		 harness_loc(const char *file, int line);
 #define harness_router_start(...) HARNESS_AT(harness_router_start, __VA_ARGS__)
 #define harness_start(...)	HARNESS_AT(harness_start, __VA_ARGS__)
 #define harness_write_file(...)	HARNESS_AT(harness_write_file, __VA_ARGS__)
+#define harness_wait_line(...)	HARNESS_AT(harness_wait_line, __VA_ARGS__)
 #define harness_run(...)	HARNESS_AT(harness_run, __VA_ARGS__)
 #define harness_proc_start(...)	HARNESS_AT(harness_proc_start, __VA_ARGS__)
 #define harness_connect(...)	HARNESS_AT(harness_connect, __VA_ARGS__)
@@ -337,6 +356,8 @@ void		 harness_loc(const char *file, int line);
 #define harness_req(...)	HARNESS_AT(harness_req, __VA_ARGS__)
 #define harness_unsub(...)	HARNESS_AT(harness_unsub, __VA_ARGS__)
 #define harness_stats(...)	HARNESS_AT(harness_stats, __VA_ARGS__)
+#define harness_wait_conn_count(...)					\
+	HARNESS_AT(harness_wait_conn_count, __VA_ARGS__)
 #define harness_u64(...)	HARNESS_AT(harness_u64, __VA_ARGS__)
 #define harness_i64(...)	HARNESS_AT(harness_i64, __VA_ARGS__)
 #define harness_f64(...)	HARNESS_AT(harness_f64, __VA_ARGS__)
