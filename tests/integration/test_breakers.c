@@ -82,75 +82,15 @@ expect_log_line(struct harness *h, const char *level, const char *tract,
  * subscriptions, so that the reply is the next frame.
  */
 
-/* A per-tract figure; -1 when the tract is not listed. */
-static int64_t
-stats_tract_value(struct client *c, const char *name, const char *tract)
-{
-	msgpack_object		 f;
-	const msgpack_object	*m, *v;
-
-	harness_stats(c, &f);
-	if ((m = harness_get(&f, name)) == NULL ||
-	    m->type != MSGPACK_OBJECT_MAP)
-		HFAIL("no map %s in stats: %s", name, harness_dump(&f));
-	if ((v = harness_get(m, tract)) == NULL)
-		return (-1);
-	if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-		HFAIL("%s{%s} is not an uint: %s", name, tract,
-		    harness_dump(m));
-	return ((int64_t)v->via.u64);
-}
-
 static void
 assert_tract_value(struct client *c, const char *name, const char *tract,
     int64_t want)
 {
-	int64_t	got = stats_tract_value(c, name, tract);
+	int64_t	got = harness_stats_tract(c, name, tract);
 
 	if (got != want)
 		HFAIL("%s{%s} is %" PRId64 ", want %" PRId64, name, tract,
 		    got, want);
-}
-
-struct tract_wait {
-	struct client	*c;
-	const char	*name;
-	const char	*tract;
-	int64_t		 want;
-	int64_t		 last;
-};
-
-static bool
-tract_value_is(void *arg)
-{
-	struct tract_wait	*tw = arg;
-
-	tw->last = stats_tract_value(tw->c, tw->name, tw->tract);
-	return (tw->last == tw->want);
-}
-
-static void
-wait_tract_value(struct client *c, const char *name, const char *tract,
-    int64_t want, int timeout_ms)
-{
-	struct tract_wait	tw = { c, name, tract, want, -1 };
-
-	if (!harness_poll(tract_value_is, &tw, timeout_ms))
-		HFAIL("%s{%s} is %" PRId64 " after %d ms, want %" PRId64, name,
-		    tract, tw.last, timeout_ms, want);
-}
-
-/* A router-wide counter of a stats reply; fails when absent. */
-static double
-stats_value(struct client *c, const char *name)
-{
-	msgpack_object	f;
-	double		v;
-
-	harness_stats(c, &f);
-	if (!harness_stats_find(&f, name, &v))
-		HFAIL("no %s in stats: %s", name, harness_dump(&f));
-	return (v);
 }
 
 /* The breaker's state and transition count of a tract. */
@@ -477,7 +417,7 @@ HARNESS_TEST(test_circuit_open_is_immediate_and_carries_the_pub_id)
 	assert_tract_value(b.st, "callosum_waiting_publishers", STUCK, 0);
 	assert_tract_value(b.st, "callosum_tract_failures_total", STUCK,
 	    THRESHOLD);
-	assert_true(stats_value(b.st, "callosum_backpressure_total") ==
+	assert_true(harness_stats_value(b.st, "callosum_backpressure_total") ==
 	    THRESHOLD);
 	assert_breaker(b.st, STUCK, ST_OPEN, 1);
 	/* The stuck subscriber got none of them. */
@@ -522,7 +462,7 @@ HARNESS_TEST(test_open_goes_half_open_on_its_own_after_reset)
 			HFAIL("round %d: no open -> half_open on $sys %" PRId64
 			    " ms after the breaker opened (reset timeout %d "
 			    "ms): state %" PRId64 " (1: open)", round, waited,
-			    RESET_MS, stats_tract_value(b.st,
+			    RESET_MS, harness_stats_tract(b.st,
 			    "callosum_breaker_state", STUCK));
 		harness_assert_str(&f, "kind", "breaker");
 		assert_breaker_body(harness_get(&f, "body"), STUCK, "open",
@@ -602,7 +542,7 @@ HARNESS_TEST(test_trial_that_times_out_opens_it_again)
 	t0 = harness_now_ms();
 	id = harness_request(b.pub, "op:s to:s body:s", "pub", STUCK, "trial");
 	expect_sys(b.sys, STUCK, "open", "half_open", THRESHOLD, T, NULL);
-	wait_tract_value(b.st, "callosum_waiting_publishers", STUCK, 1, T);
+	harness_wait_stats_tract(b.st, "callosum_waiting_publishers", STUCK, 1, T);
 	assert_breaker(b.st, STUCK, ST_HALF_OPEN, 2);
 	/* The trial is out: no second one. */
 	waited = expect_circuit_open(other);
@@ -699,14 +639,14 @@ HARNESS_TEST(test_stats_report_state_and_transitions_per_tract)
 	assert_breaker(b.st, STUCK, ST_OPEN, 1);
 	assert_tract_value(b.st, "callosum_tract_failures_total", STUCK,
 	    THRESHOLD);
-	assert_true(stats_value(b.st, "callosum_backpressure_total") ==
+	assert_true(harness_stats_value(b.st, "callosum_backpressure_total") ==
 	    THRESHOLD);
 
 	/* A trial that parks: half_open while it waits. */
 	wait_reset(&b);
 	id = harness_request(b.pub, "op:s to:s body:s", "pub", STUCK, "trial");
 	expect_sys(b.sys, STUCK, "open", "half_open", THRESHOLD, T, NULL);
-	wait_tract_value(b.st, "callosum_waiting_publishers", STUCK, 1, T);
+	harness_wait_stats_tract(b.st, "callosum_waiting_publishers", STUCK, 1, T);
 	assert_breaker(b.st, STUCK, ST_HALF_OPEN, 2);
 	harness_expect_err(b.pub, "backpressure", true, id, &f);
 	b.opened = harness_now_ms();
@@ -723,7 +663,7 @@ HARNESS_TEST(test_stats_report_state_and_transitions_per_tract)
 	assert_breaker(b.st, STUCK, ST_CLOSED, 5);
 	assert_tract_value(b.st, "callosum_tract_failures_total", STUCK,
 	    THRESHOLD + 1);
-	assert_true(stats_value(b.st, "callosum_backpressure_total") ==
+	assert_true(harness_stats_value(b.st, "callosum_backpressure_total") ==
 	    THRESHOLD + 1);
 	assert_breaker(b.st, HEALTHY, ST_CLOSED, 0);
 	assert_tract_value(b.st, "callosum_tract_failures_total", HEALTHY, 0);
@@ -768,7 +708,7 @@ HARNESS_TEST(test_healthy_tract_of_another_conn_is_served)
 	t0 = harness_now_ms();
 	id = harness_request(b.pub, "op:s to:s body:s", "pub", STUCK,
 	    "parked");
-	wait_tract_value(b.st, "callosum_waiting_publishers", STUCK, 1, T);
+	harness_wait_stats_tract(b.st, "callosum_waiting_publishers", STUCK, 1, T);
 	for (i = 0; i < 5; i++)
 		healthy_round(hp, hs, k++);
 	harness_ping(hp, T);
@@ -880,7 +820,7 @@ flood_until_closed(struct client *p, struct client *st, const char *tract)
 		}
 		for (i = 0; i < 50; i++)
 			harness_expect_ack(p, first + (uint64_t)i, &f);
-		closed = stats_value(st,
+		closed = harness_stats_value(st,
 		    "callosum_connections_closed_output_total") == 1;
 	}
 	free(body);
@@ -901,7 +841,7 @@ HARNESS_TEST(test_output_limit_close_is_a_delivery_failure)
 	flooder = harness_client(b.h, "flooder");
 	assert_tract_value(b.st, "callosum_tract_failures_total", "flood", 0);
 	flood_until_closed(flooder, b.st, "flood");
-	wait_tract_value(b.st, "callosum_tract_failures_total", "flood", 1,
+	harness_wait_stats_tract(b.st, "callosum_tract_failures_total", "flood", 1,
 	    T);
 	harness_ping(flooder, T);
 	assert_tract_value(b.st, "callosum_tract_failures_total", "flood", 1);
@@ -974,10 +914,10 @@ HARNESS_TEST(test_closed_trial_publisher_does_not_wedge_it)
 	harness_send(gone, "op:s to:s body:s id:U", "pub", STUCK, "trial",
 	    harness_id());
 	expect_sys(b.sys, STUCK, "open", "half_open", THRESHOLD, T, NULL);
-	wait_tract_value(b.st, "callosum_waiting_publishers", STUCK, 1, T);
+	harness_wait_stats_tract(b.st, "callosum_waiting_publishers", STUCK, 1, T);
 	/* gone never reads: it is closed for output_limit. */
 	flood_until_closed(flooder, b.st, "flood");
-	wait_tract_value(b.st, "callosum_waiting_publishers", STUCK, 0, T);
+	harness_wait_stats_tract(b.st, "callosum_waiting_publishers", STUCK, 0, T);
 	/* The case under test: closed while its trial was still parked. */
 	if (harness_now_ms() - t0 >= LEAVE_PUBLISH_MS - EARLY_MS)
 		HFAIL("the flood took %" PRId64 " ms: the trial timed out "
@@ -994,7 +934,7 @@ HARNESS_TEST(test_closed_trial_publisher_does_not_wedge_it)
 		HFAIL("%d pubs refused circuit_open over %d ms after the "
 		    "trial's publisher was closed: breaker state %" PRId64
 		    " (2: half_open) with its trial slot taken", tr.refused,
-		    budget, stats_tract_value(b.st, "callosum_breaker_state",
+		    budget, harness_stats_tract(b.st, "callosum_breaker_state",
 		    STUCK));
 	assert_tract_value(b.st, "callosum_breaker_state", STUCK, ST_CLOSED);
 }

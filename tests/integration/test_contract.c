@@ -28,19 +28,6 @@ callosumd(void)
 	return (bin);
 }
 
-/* A counter of a stats reply; fails when absent. */
-static double
-stats_value(struct client *c, const char *name)
-{
-	msgpack_object	f;
-	double		v;
-
-	harness_stats(c, &f);
-	if (!harness_stats_find(&f, name, &v))
-		HFAIL("no %s in stats: %s", name, harness_dump(&f));
-	return (v);
-}
-
 /* A per-tract figure ({tract: n}) of a stats reply; fails when absent. */
 static uint64_t
 stats_tract_value(struct client *c, const char *name, const char *tract)
@@ -98,7 +85,7 @@ expect_partial_frame_timeout(const unsigned char *bytes, size_t len)
 		    (long long)waited);
 	harness_expect_closed(c, T, NULL);
 	harness_ping(other, T);
-	assert_true(stats_value(other, "callosum_bad_frames_total") == 1);
+	assert_true(harness_stats_value(other, "callosum_bad_frames_total") == 1);
 }
 
 HARNESS_TEST(test_partial_frame_is_bad_frame_after_frame_timeout)
@@ -271,8 +258,8 @@ HARNESS_TEST(test_memlog_keeps_the_newest_within_memlog_max_bytes)
 	}
 	harness_expect(r, "end", T, &f);
 	harness_assert_u64(&f, "sid", 1);
-	assert_true(stats_value(r, "callosum_eventlog_dropped_total") == 15);
-	assert_true(stats_value(r, "callosum_eventlog_depth") == 5);
+	assert_true(harness_stats_value(r, "callosum_eventlog_dropped_total") == 15);
+	assert_true(harness_stats_value(r, "callosum_eventlog_depth") == 5);
 }
 
 /*

@@ -84,66 +84,6 @@ assert_exit_0(const char *what, int status)
  * Stats.
  */
 
-/* A counter of a stats reply; fails when absent. */
-static double
-stats_value(struct client *c, const char *name)
-{
-	msgpack_object	f;
-	double		v;
-
-	harness_stats(c, &f);
-	if (!harness_stats_find(&f, name, &v))
-		HFAIL("no %s in stats: %s", name, harness_dump(&f));
-	return (v);
-}
-
-/* A per-tract figure ({tract: n}); -1 when the tract is not listed. */
-static int64_t
-stats_tract_value(struct client *c, const char *name, const char *tract)
-{
-	msgpack_object		 f;
-	const msgpack_object	*m, *v;
-
-	harness_stats(c, &f);
-	if ((m = harness_get(&f, name)) == NULL ||
-	    m->type != MSGPACK_OBJECT_MAP)
-		HFAIL("no map %s in stats: %s", name, harness_dump(&f));
-	if ((v = harness_get(m, tract)) == NULL)
-		return (-1);
-	if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-		HFAIL("%s{%s} is not an uint: %s", name, tract,
-		    harness_dump(m));
-	return ((int64_t)v->via.u64);
-}
-
-struct tract_wait {
-	struct client	*c;
-	const char	*name;
-	const char	*tract;
-	int64_t		 want;
-	int64_t		 last;
-};
-
-static bool
-tract_value_is(void *arg)
-{
-	struct tract_wait	*tw = arg;
-
-	tw->last = stats_tract_value(tw->c, tw->name, tw->tract);
-	return (tw->last == tw->want);
-}
-
-static void
-wait_tract_value(struct client *c, const char *name, const char *tract,
-    int64_t want, int timeout_ms)
-{
-	struct tract_wait	tw = { c, name, tract, want, -1 };
-
-	if (!harness_poll(tract_value_is, &tw, timeout_ms))
-		HFAIL("%s{%s} is %" PRId64 " after %d ms, want %" PRId64, name,
-		    tract, tw.last, timeout_ms, want);
-}
-
 /*
  * Raw frames: read straight from the socket, so that a frame's length is
  * seen and a stream cut inside a frame is told from a clean close. Used
@@ -689,7 +629,7 @@ HARNESS_TEST(test_bye_reaches_a_slow_reader_closed_for_output_limit)
 		}
 		for (i = 0; i < 50; i++)
 			harness_expect_ack(p, first + (uint64_t)i, &f);
-		closed = stats_value(q,
+		closed = harness_stats_value(q,
 		    "callosum_connections_closed_output_total") == 1;
 	}
 	free(body);
@@ -850,7 +790,7 @@ HARNESS_TEST(test_pipelined_stats_replies_are_paced_not_closed)
 		harness_assert_u64(&f, "id", i);
 	}
 	harness_ping(c, T);
-	assert_true(stats_value(watch,
+	assert_true(harness_stats_value(watch,
 	    "callosum_connections_closed_output_total") == 0);
 }
 
@@ -890,7 +830,7 @@ HARNESS_TEST(test_parked_pub_gets_shutting_down_before_bye)
 	(void)state;
 	park_setup(&h, &sub, &pub, &watch);
 	id = harness_request(pub, "op:s to:s body:s", "pub", "narrow", "two");
-	wait_tract_value(watch, "callosum_waiting_publishers", "narrow", 1, T);
+	harness_wait_stats_tract(watch, "callosum_waiting_publishers", "narrow", 1, T);
 	harness_expect_nothing(pub, Q);
 
 	status = harness_router_stop(h, SIGTERM, HARNESS_STOP_MS);
@@ -930,7 +870,7 @@ HARNESS_TEST(test_requests_behind_a_parked_pub_get_shutting_down)
 	assert_int_equal(client_end(pub), 0);
 	harness_pack(client_begin(pub), "op:s id:U", "stats", id_stats);
 	assert_int_equal(client_send(pub), 0);
-	wait_tract_value(watch, "callosum_waiting_publishers", "narrow", 1, T);
+	harness_wait_stats_tract(watch, "callosum_waiting_publishers", "narrow", 1, T);
 	harness_expect_nothing(pub, Q);
 
 	status = harness_router_stop(h, SIGTERM, HARNESS_STOP_MS);

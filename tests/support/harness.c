@@ -1428,6 +1428,64 @@ stats_find(const msgpack_object *o, const char *name, double *out,
 	return (false);
 }
 
+double
+harness_stats_value(struct client *c, const char *name)
+{
+	msgpack_object	f;
+	double		v;
+
+	harness_stats(c, &f);
+	if (!harness_stats_find(&f, name, &v))
+		HFAIL("no %s in stats: %s", name, harness_dump(&f));
+	return (v);
+}
+
+int64_t
+harness_stats_tract(struct client *c, const char *name, const char *tract)
+{
+	msgpack_object		 f;
+	const msgpack_object	*m, *v;
+
+	harness_stats(c, &f);
+	if ((m = harness_get(&f, name)) == NULL ||
+	    m->type != MSGPACK_OBJECT_MAP)
+		HFAIL("no map %s in stats: %s", name, harness_dump(&f));
+	if ((v = harness_get(m, tract)) == NULL)
+		return (-1);
+	if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+		HFAIL("%s{%s} is not an uint: %s", name, tract,
+		    harness_dump(m));
+	return ((int64_t)v->via.u64);
+}
+
+struct harness_tract_wait {
+	struct client	*c;
+	const char	*name;
+	const char	*tract;
+	int64_t		 want;
+	int64_t		 last;
+};
+
+static bool
+harness_tract_is(void *arg)
+{
+	struct harness_tract_wait	*tw = arg;
+
+	tw->last = harness_stats_tract(tw->c, tw->name, tw->tract);
+	return (tw->last == tw->want);
+}
+
+void
+harness_wait_stats_tract(struct client *c, const char *name,
+    const char *tract, int64_t want, int timeout_ms)
+{
+	struct harness_tract_wait	tw = { c, name, tract, want, -1 };
+
+	if (!harness_poll(harness_tract_is, &tw, timeout_ms))
+		HFAIL("%s{%s} is %lld after %d ms, want %lld", name, tract,
+		    (long long)tw.last, timeout_ms, (long long)want);
+}
+
 struct harness_count_wait {
 	struct client	*c;
 	double		 want;

@@ -266,6 +266,18 @@ void		 harness_unsub(struct client *, uint64_t sid);
  */
 void		 harness_wait_conn_count(struct client *c, double want,
 		    int timeout_ms);
+/* A figure of a stats reply asked on c (harness_stats_find); must exist. */
+double		 harness_stats_value(struct client *c, const char *name);
+/*
+ * A per-tract figure of a stats reply ({tract: n}), asked on c (no
+ * subscription); -1 when the tract is not listed. Fails when the figure
+ * is absent or not a map of uints.
+ */
+int64_t		 harness_stats_tract(struct client *c, const char *name,
+		    const char *tract);
+/* Waits up to timeout_ms until harness_stats_tract is want; fails else. */
+void		 harness_wait_stats_tract(struct client *c, const char *name,
+		    const char *tract, int64_t want, int timeout_ms);
 /* stats with an id; *frame is the stats reply. */
 void		 harness_stats(struct client *, msgpack_object *frame);
 /*
@@ -358,6 +370,10 @@ void		 harness_loc(const char *file, int line);
 #define harness_stats(...)	HARNESS_AT(harness_stats, __VA_ARGS__)
 #define harness_wait_conn_count(...)					\
 	HARNESS_AT(harness_wait_conn_count, __VA_ARGS__)
+#define harness_stats_tract(...)	HARNESS_AT(harness_stats_tract, __VA_ARGS__)
+#define harness_stats_value(...)	HARNESS_AT(harness_stats_value, __VA_ARGS__)
+#define harness_wait_stats_tract(...)					\
+	HARNESS_AT(harness_wait_stats_tract, __VA_ARGS__)
 #define harness_u64(...)	HARNESS_AT(harness_u64, __VA_ARGS__)
 #define harness_i64(...)	HARNESS_AT(harness_i64, __VA_ARGS__)
 #define harness_f64(...)	HARNESS_AT(harness_f64, __VA_ARGS__)
