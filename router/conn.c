@@ -353,27 +353,21 @@ conn_write_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Queues bytes of whole frames for c, unless c is going away. */
-static void
-conn_out(struct conn *c, const void *p, size_t len)
-{
-	if (c->flags & (CONN_CLOSING | CONN_DOOMED))
-		return;
-	outq_add(c->oq, p, len);
-	conn_dirty(c);
-	conn_check_output(c);
-}
-
 void
 conn_send_frame(struct conn *c, const void *frame, size_t len)
 {
-	conn_out(c, frame, len);
+	if (c->flags & (CONN_CLOSING | CONN_DOOMED))
+		return;
+	outq_add(c->oq, frame, len);
+	conn_dirty(c);
+	conn_check_output(c);
 }
 
 /* Sends what the encoder left in conn_sb. */
 static void
 conn_out_sb(struct conn *c)
 {
-	conn_out(c, conn_sb.data, conn_sb.size);
+	conn_send_frame(c, conn_sb.data, conn_sb.size);
 	conn_sb.size = 0;
 }
 
