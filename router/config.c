@@ -247,8 +247,8 @@ config_quote(const char *s, char *buf, size_t len)
 {
 	size_t	i, max;
 
-	assert(len > CONFIG_QUOTE_MAX + 3);
-	max = CONFIG_QUOTE_MAX;
+	/* room for "..." and the NUL */
+	max = len > CONFIG_QUOTE_MAX + 3 ? CONFIG_QUOTE_MAX : len - 4;
 	for (i = 0; s[i] != '\0' && i < max; i++) {
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
 			buf[i] = '?';

@@ -2436,8 +2436,8 @@ test_wire_tract_name_ok_follows_the_spec_pattern(void **state)
 		"a", "internal", "external", "A-Z_a.z-0.9", "_", ".", "-",
 		"0", "$sys", "$candidates", "$a", "$..",
 		/* 64 characters */
-		"abcdefghijklmnopqrstuvwxyz"
-		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.",
+		("abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_."),
 	};
 	static const char *const bad[] = {
 		"", "$", "$$", "$$sys", "a$", "a/b", "/", "a b", " a", "a ",
@@ -2445,8 +2445,8 @@ test_wire_tract_name_ok_follows_the_spec_pattern(void **state)
 		"a\nb", "a,b", "\x7f", "\xff", "a\x80", "\xc0\xaf",
 		"\xed\xa0\x80",
 		/* 65 characters */
-		"abcdefghijklmnopqrstuvwxyz"
-		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-",
+		("abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"),
 	};
 	char		 name[80];
 	size_t		 i;
