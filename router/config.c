@@ -192,7 +192,7 @@ static const struct config_key config_keys[] = {
 	  CONFIG_FIELD(webhook_retries), .min = 0, .max = UINT_MAX,
 	  .def = "5" },
 	{ .name = "http", .kind = CONFIG_STRING, CONFIG_FIELD(http),
-	  .check = config_check_http, .flags = CONFIG_UNBUILT },
+	  .check = config_check_http },
 	{ .name = "tracts", .kind = CONFIG_TRACTS,
 	  CONFIG_LIST(tracts, ntracts), .def = "internal,external" },
 	{ .name = "log_level", .kind = CONFIG_LEVEL, CONFIG_FIELD(log_level),

@@ -375,6 +375,7 @@ void
 conn_send_err(struct conn *c, bool has_id, uint64_t id, enum wire_code code,
     const char *msg)
 {
+	counter_err(code);
 	xcheck(wire_enc_err(&conn_sb, has_id, id, code, msg), 0);
 	conn_out_sb(c);
 }
@@ -407,6 +408,7 @@ void
 conn_send_lag(struct conn *c, uint64_t sid, uint64_t dropped,
     const char *first, const char *last)
 {
+	counter_inc(COUNTER_LAG_FRAMES);
 	xcheck(wire_enc_lag(&conn_sb, sid, dropped, first, last), 0);
 	conn_out_sb(c);
 }
@@ -467,8 +469,10 @@ conn_reply_fill(struct conn *c, uint64_t seq, bool has_id, uint64_t id,
 {
 	if (c->flags & CONN_GONE)
 		return;
-	if (code != WIRE_OK)
+	if (code != WIRE_OK) {
+		counter_err(code);
 		xcheck(wire_enc_err(&conn_sb, has_id, id, code, why), 0);
+	}
 	else if (has_id)
 		xcheck(wire_enc_ack_pub(&conn_sb, id, eid, stored), 0);
 	outq_fill(c->oq, seq, conn_sb.data, conn_sb.size);
@@ -748,6 +752,15 @@ conn_start_publish_wait(struct conn *c, struct tract *t, bool trial)
 	c->waiting_on = t;
 	tract_wait(t, c);
 	conn_pause(c, CONN_PAUSE_TRACT_FULL);
+}
+
+int64_t
+conn_publish_start_us(const struct conn *c)
+{
+	if (c->pub_deadline_us == 0)
+		return (clock_mono_us());
+	return (c->pub_deadline_us -
+	    (int64_t)server_config(c->srv)->publish_timeout_ms * 1000);
 }
 
 void

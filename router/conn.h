@@ -163,6 +163,8 @@ void		 conn_resume(struct conn *, int why);
  */
 void		 conn_start_publish_wait(struct conn *, struct tract *,
 		    bool trial);
+/* When the pub at the head of the input arrived (mono us): parked or not. */
+int64_t		 conn_publish_start_us(const struct conn *);
 /* The parked pub was answered: stop its timer. */
 void		 conn_end_publish_wait(struct conn *);
 /* True while the pub at the head of the input has been parked before. */

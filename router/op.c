@@ -8,6 +8,7 @@
 
 #include "eventstore/eventstore.h"
 #include "router/config.h"
+#include "router/clock.h"
 #include "router/counter.h"
 #include "router/conn.h"
 #include "router/log.h"
@@ -15,7 +16,7 @@
 #include "router/pub.h"
 #include "router/replay.h"
 #include "router/server.h"
-#include "router/stats.h"
+#include "router/metrics.h"
 #include "router/sub.h"
 #include "router/tract.h"
 #include "router/xmalloc.h"
@@ -183,15 +184,22 @@ op_pub_tract(struct conn *c, const struct wire_str *to)
 	return (t);
 }
 
-/* Answers a pub that went through the pipeline. */
+/*
+ * Answers a pub that went through the pipeline; start_us: when it arrived
+ * (the publish latency, at the loop clock's grain: a pub answered in the
+ * pass that read it counts 0).
+ */
 static void
 op_pub_answer(struct conn *c, const struct wire_req *req, enum pub_status st,
-    struct pub_result *res)
+    struct pub_result *res, int64_t start_us)
 {
 	uint64_t	seq;
 
 	switch (st) {
 	case PUB_DONE:
+		counter_ack(res->stored);
+		counter_observe(&counter_publish_latency,
+		    clock_mono_us() - start_us);
 		if (req->has_id)
 			conn_send_ack_pub(c, req->id, res->eid,
 			    es_stored_name(res->stored));
@@ -199,7 +207,8 @@ op_pub_answer(struct conn *c, const struct wire_req *req, enum pub_status st,
 	case PUB_PENDING:
 		/* The ack keeps its place until the log settles the event. */
 		seq = conn_reply_hold(c);
-		pub_ticket_bind(res->ticket, c, seq, req->has_id, req->id);
+		pub_ticket_bind(res->ticket, c, seq, req->has_id, req->id,
+		    start_us);
 		break;
 	case PUB_REFUSED:
 		OP_ERR(c, req, res->code, res->why);
@@ -210,13 +219,13 @@ op_pub_answer(struct conn *c, const struct wire_req *req, enum pub_status st,
 /* Answers the pub, and tells its tract's breaker how it went. */
 static void
 op_pub_settle(struct conn *c, const struct wire_req *req, struct tract *t,
-    enum pub_status st, struct pub_result *res)
+    enum pub_status st, struct pub_result *res, int64_t start_us)
 {
 	if (st == PUB_REFUSED)
 		tract_release(t);	/* neither success nor failure */
 	else
 		tract_note_success(t);
-	op_pub_answer(c, req, st, res);
+	op_pub_answer(c, req, st, res, start_us);
 }
 
 /* Returns OP_PARK when the pub must wait for room in its tract. */
@@ -229,6 +238,7 @@ op_pub(struct conn *c, const struct wire_req *req)
 	struct tract		*t;
 	enum wire_code		 code;
 	const char		*why;
+	int64_t			 start_us;
 	bool			 trial;
 
 	if ((code = op_check_tract(&req->to, false, &why)) != WIRE_OK)
@@ -265,8 +275,10 @@ op_pub(struct conn *c, const struct wire_req *req)
 		conn_start_publish_wait(c, t, trial);
 		return (OP_PARK);
 	}
+	start_us = conn_publish_start_us(c);
 	conn_end_publish_wait(c);
-	op_pub_settle(c, req, t, pub_publish(c->srv, t, &f, &res), &res);
+	op_pub_settle(c, req, t, pub_publish(c->srv, t, &f, &res), &res,
+	    start_us);
 	return (OP_DONE);
 fail:
 	OP_ERR(c, req, code, why);
@@ -456,7 +468,7 @@ static void
 op_stats(struct conn *c, const struct wire_req *req)
 {
 	op_sb.size = 0;
-	xcheck(stats_enc(c->srv, &op_sb, req->has_id, req->id,
+	xcheck(metrics_enc(c->srv, &op_sb, req->has_id, req->id,
 	    op_out_max(c)), 0);
 	conn_send_frame(c, op_sb.data, op_sb.size);
 }
@@ -465,7 +477,7 @@ static void
 op_conns(struct conn *c, const struct wire_req *req)
 {
 	op_sb.size = 0;
-	xcheck(stats_enc_conns(c->srv, &op_sb, req->has_id, req->id,
+	xcheck(metrics_enc_conns(c->srv, &op_sb, req->has_id, req->id,
 	    op_out_max(c)), 0);
 	conn_send_frame(c, op_sb.data, op_sb.size);
 }

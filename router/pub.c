@@ -32,6 +32,8 @@ struct pub_ticket {
 	uint64_t		 seq;
 	uint64_t		 id;
 	bool			 has_id;
+	int64_t			 start_us;	/* the pub arrived (mono) */
+	int64_t			 append_us;	/* the append began (mono) */
 	char			 eid[EID_STR_MAX];
 };
 
@@ -90,9 +92,10 @@ pub_pool_drain(void)
 
 void
 pub_ticket_bind(struct pub_ticket *tk, struct conn *c, uint64_t seq,
-    bool has_id, uint64_t id)
+    bool has_id, uint64_t id, int64_t start_us)
 {
 	tk->c = c != NULL ? conn_ref(c) : NULL;
+	tk->start_us = start_us;
 	tk->seq = seq;
 	tk->has_id = has_id;
 	tk->id = id;
@@ -103,9 +106,18 @@ static void
 pub_settled(void *arg, int status, enum es_stored where)
 {
 	struct pub_ticket	*tk = arg;
+	int64_t			 now;
 
+	/* From the loop, or es_close: the cached clock may be old. */
+	clock_read();
+	now = clock_mono_us();
+	counter_observe(&counter_write_latency, now - tk->append_us);
 	if (status != 0)
 		counter_inc(COUNTER_STORE_REFUSED);
+	else if (tk->c != NULL) {
+		counter_ack(where);
+		counter_observe(&counter_publish_latency, now - tk->start_us);
+	}
 	if (tk->c != NULL) {
 		conn_reply_fill(tk->c, tk->seq, tk->has_id, tk->id,
 		    status == 0 ? WIRE_OK : WIRE_STORE_UNAVAILABLE,
@@ -161,6 +173,7 @@ pub_log(struct server *srv, const struct wire_msg *f, const struct eid *eid,
 	if (rc == ES_PENDING) {
 		/* The callback comes later, from the loop: take it now. */
 		pub_ticket_take(tk);
+		tk->append_us = clock_mono_us();
 		memcpy(tk->eid, res->eid, sizeof(tk->eid));
 		res->ticket = tk;
 		return (PUB_PENDING);
@@ -214,6 +227,7 @@ pub_publish(struct server *srv, struct tract *t, struct wire_msg *f,
 		if ((st = pub_log(srv, f, &eid, res)) == PUB_REFUSED)
 			return (st);
 		counter_inc(COUNTER_CROSS_TRACT);
+		tract_note_cross(t, f->from.ptr, f->from.len);
 	}
 	m = msg_new(f, &eid);
 	tract_publish(t, m);
@@ -257,6 +271,6 @@ pub_system(struct server *srv, const char *tract, const char *kind,
 	f.pattern = none;
 	f.hdr = none;
 	if ((st = pub_publish(srv, t, &f, &res)) == PUB_PENDING)
-		pub_ticket_bind(res.ticket, NULL, 0, false, 0);
+		pub_ticket_bind(res.ticket, NULL, 0, false, 0, 0);
 	return (st);
 }

@@ -44,10 +44,11 @@ enum pub_status	 pub_publish(struct server *, struct tract *,
 		    struct wire_msg *f, struct pub_result *res);
 /*
  * Who hears the outcome of a pending publish: c (referenced until then)
- * gets its held reply seq filled, ack or err. c NULL: nobody.
+ * gets its held reply seq filled, ack or err. c NULL: nobody. start_us:
+ * when the pub arrived (clock_mono_us), for the publish latency.
  */
 void		 pub_ticket_bind(struct pub_ticket *, struct conn *c,
-		    uint64_t seq, bool has_id, uint64_t id);
+		    uint64_t seq, bool has_id, uint64_t id, int64_t start_us);
 /*
  * The router's own message on tract (a reserved one, created at start):
  * kind and body (bin) as given, sent by agent "callosumd". Returns the

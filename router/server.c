@@ -19,7 +19,9 @@
 #include "router/config.h"
 #include "router/counter.h"
 #include "router/conn.h"
+#include "router/http.h"
 #include "router/log.h"
+#include "router/metrics.h"
 #include "router/op.h"
 #include "router/server.h"
 #include "router/tract.h"
@@ -379,6 +381,7 @@ server_init(struct server *srv, const struct config *cfg,
 	*cause = NULL;
 	srv->cfg = cfg;
 	TAILQ_INIT(&srv->conns);
+	metrics_start();
 	event_set_log_callback(server_event_log);
 	if (wire_decoder_init(&srv->dec) == -1 ||
 	    (srv->base = event_base_new()) == NULL ||
@@ -395,8 +398,12 @@ server_init(struct server *srv, const struct config *cfg,
 	 * may send SIGTERM at once and must get a clean drain.
 	 */
 	server_signals(srv);
-	if (server_open_log(srv, backend, cause) == -1 ||
-	    server_listen(srv, cause) == -1)
+	if (server_open_log(srv, backend, cause) == -1)
+		return (-1);
+	if (cfg->http != NULL &&
+	    (srv->http = http_open(srv, cfg->http, cause)) == NULL)
+		return (-1);
+	if (server_listen(srv, cause) == -1)
 		return (-1);
 	log_info("listening", "socket=%s log=%s tracts=%zu", cfg->socket,
 	    cfg->redis ? "redis" : "memory", tract_count(srv->tracts));
@@ -434,6 +441,7 @@ server_refuse(int fd, enum wire_code code, const char *msg)
 		(void)send(fd, sb.data, sb.size, MSG_NOSIGNAL | MSG_DONTWAIT);
 	msgpack_sbuffer_destroy(&sb);
 	counter_inc(COUNTER_CONNS_REFUSED);
+	counter_err(code);
 	close(fd);
 }
 
@@ -696,6 +704,8 @@ server_free(struct server *srv)
 	/* Pending appends are called back here; their conns are gone. */
 	if (srv->es != NULL)
 		es_close(srv->es);
+	http_close(srv->http);
+	srv->http = NULL;
 	tract_reg_free(srv->tracts);
 	server_free_event(&srv->sigterm_ev);
 	server_free_event(&srv->sigint_ev);

@@ -22,6 +22,7 @@ struct es_backend;
 struct event;
 struct event_base;
 struct evconnlistener;
+struct http;
 struct tract_reg;
 
 TAILQ_HEAD(server_conns, conn);
@@ -33,6 +34,7 @@ struct server {
 	struct event		*accept_timer;	/* accept paused: EMFILE */
 	bool			 accept_paused;
 	struct es		*es;
+	struct http		*http;		/* --http, or NULL */
 	int			 es_state;	/* the last reported */
 	struct tract_reg	*tracts;
 	struct server_conns	 conns;		/* via conn->entry: ours */

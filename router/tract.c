@@ -91,6 +91,7 @@ tract_reg_free(struct tract_reg *r)
 		if (t->br_ev != NULL)
 			event_free(t->br_ev);
 		free(t->subs);
+		free(t->sources);
 		free(t);
 	}
 	free(r->list);
@@ -160,6 +161,48 @@ tract_would_block(struct tract *t, const char *kind, size_t len)
 			return (true);
 	}
 	return (false);
+}
+
+static bool
+tract_source_is(const struct tract_source *src, const char *s, size_t len)
+{
+	return (src->name_len == len && memcmp(src->name, s, len) == 0);
+}
+
+/*
+ * A scan, but a short one: a tract hears from a few others, bounded by
+ * TRACT_SOURCES_MAX, and a publisher's run of messages hits last_source.
+ */
+void
+tract_note_cross(struct tract *t, const char *from, size_t len)
+{
+	struct tract_source	*src;
+	size_t			 i;
+
+	if (t->nsources > 0 &&
+	    tract_source_is(&t->sources[t->last_source], from, len)) {
+		t->sources[t->last_source].n++;
+		return;
+	}
+	for (i = 0; i < t->nsources; i++) {
+		if (tract_source_is(&t->sources[i], from, len))
+			break;
+	}
+	if (i == t->nsources) {
+		if (i == TRACT_SOURCES_MAX || len > WIRE_NAME_MAX) {
+			t->n.cross_other++;
+			return;
+		}
+		if ((i & (i - 1)) == 0)		/* 0, 1, 2, 4, ...: grow */
+			t->sources = xreallocarray(t->sources,
+			    i == 0 ? 1 : i * 2, sizeof(*t->sources));
+		src = &t->sources[t->nsources++];
+		memcpy(src->name, from, len);
+		src->name_len = len;
+		src->n = 0;
+	}
+	t->sources[i].n++;
+	t->last_source = i;
 }
 
 void

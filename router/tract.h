@@ -32,6 +32,20 @@ struct tract_counters {
 	uint64_t	delivered;
 	uint64_t	dropped;
 	uint64_t	failures;	/* breaker input: backpressure, ... */
+	uint64_t	cross_other;	/* cross-tract in, from an untracked source */
+};
+
+/*
+ * Cross-tract messages into a tract, by the tract they came from (the
+ * dashboard's graph). At most TRACT_SOURCES_MAX sources per tract; later
+ * ones are counted in n.cross_other.
+ */
+#define TRACT_SOURCES_MAX	64
+
+struct tract_source {
+	char		name[WIRE_NAME_MAX + 2];
+	size_t		name_len;
+	uint64_t	n;
 };
 
 struct tract {
@@ -46,6 +60,9 @@ struct tract {
 	unsigned		 nwaiting;	/* on waiters */
 	struct event		 wake_ev;
 	struct tract_counters	 n;
+	struct tract_source	*sources;	/* cross-tract senders */
+	size_t			 nsources;
+	size_t			 last_source;	/* the one matched last */
 	struct breaker		 br;		/* SPEC "Circuit breakers" */
 	struct event		*br_ev;		/* reset timer, made at first open */
 	struct tract_reg	*reg;
@@ -67,6 +84,10 @@ struct tract	*tract_get(struct tract_reg *, const char *s, size_t len,
 /* Tracts in creation order: tract_at(r, i) for i < tract_count(r). */
 size_t		 tract_count(const struct tract_reg *);
 struct tract	*tract_at(const struct tract_reg *, size_t i);
+
+/* A cross-tract message from the tract named from reached t. */
+void		 tract_note_cross(struct tract *t, const char *from,
+		    size_t len);
 
 /* Adds s; its place in the array is told to s (sub_set_tract). */
 void		 tract_add_sub(struct tract *, struct sub *);
