@@ -26,6 +26,20 @@
  * One file per process, unlinked at once and reached through /proc, so
  * that nothing is left in the temp directory however the process ends.
  */
+/* ADDR:PORT as http.c splits it: a port 1..65535 after the last colon. */
+static bool
+http_ok(const char *s)
+{
+	const char	*colon = strrchr(s, ':');
+	char		*end;
+	long		 port;
+
+	if (colon == NULL || colon == s)
+		return (false);
+	port = strtol(colon + 1, &end, 10);
+	return (*end == '\0' && port >= 1 && port <= 65535);
+}
+
 static int	cfg_fd = -1;
 static char	cfg_path[64];
 
@@ -104,8 +118,9 @@ check_ranges(const struct config *c)
 	FUZZ_CHECK(c->promote_occurrences >= 1);
 	FUZZ_CHECK(c->promote_sessions >= 1);
 	FUZZ_CHECK(c->promote_models >= 1);
-	/* Not built yet: a file can never turn them on (ADR 0012). */
-	FUZZ_CHECK(c->webhook == NULL && c->http == NULL);
+	/* Not built yet: a file can never turn it on (ADR 0012). */
+	FUZZ_CHECK(c->webhook == NULL);
+	FUZZ_CHECK(c->http == NULL || http_ok(c->http));
 	FUZZ_CHECK(c->ntracts >= 1 && c->ntracts <= CONFIG_MAX_TRACTS);
 	for (i = 0; i < c->ntracts; i++) {
 		FUZZ_CHECK(c->tracts[i] != NULL && tract_ok(c->tracts[i]));

@@ -388,15 +388,27 @@ expect_exit_64(const char *what, const char *config, const char *flag,
 #define NA	"not available yet"
 #define BADURL	"not unix:///PATH or redis://HOST[:PORT][/DB]"
 
-HARNESS_TEST(test_http_webhook_exit_64_not_available_yet)
+HARNESS_TEST(test_webhook_exit_64_not_available_yet)
 {
 	(void)state;
-	expect_exit_64("--http", NULL, "--http", "127.0.0.1:9464", NA);
 	expect_exit_64("--webhook", NULL, "--webhook",
 	    "http://127.0.0.1:9/hook", NA);
-	expect_exit_64("http =", "http = 127.0.0.1:9464\n", NULL, NULL, NA);
 	expect_exit_64("webhook =", "webhook = http://127.0.0.1:9/hook\n",
 	    NULL, NULL, NA);
+}
+
+/* An address that is not ADDR:PORT, or one it cannot listen on: 64. */
+HARNESS_TEST(test_http_bad_address_exits_64)
+{
+	(void)state;
+	expect_exit_64("--http no port", NULL, "--http", "127.0.0.1",
+	    "not ADDR:PORT");
+	expect_exit_64("--http port 0", NULL, "--http", "127.0.0.1:0",
+	    "not ADDR:PORT");
+	expect_exit_64("--http bad host", NULL, "--http",
+	    "no-such-host.invalid:9464", "cannot listen there");
+	expect_exit_64("http = not ours", "http = 192.0.2.1:9464\n", NULL,
+	    NULL, "cannot listen there");
 }
 
 HARNESS_TEST(test_redis_url_that_cannot_be_parsed_exits_64)
@@ -615,7 +627,8 @@ main(void)
 		    test_memlog_keeps_the_newest_within_memlog_max_bytes),
 		HARNESS_UNIT_TEST(test_conns_lists_every_connection),
 		HARNESS_UNIT_TEST(
-		    test_http_webhook_exit_64_not_available_yet),
+		    test_webhook_exit_64_not_available_yet),
+		HARNESS_UNIT_TEST(test_http_bad_address_exits_64),
 		HARNESS_UNIT_TEST(
 		    test_redis_url_that_cannot_be_parsed_exits_64),
 		HARNESS_UNIT_TEST(
