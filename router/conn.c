@@ -241,7 +241,7 @@ conn_check_output(struct conn *c)
 	    outq_unwritten(c->oq) <= server_config(c->srv)->output_limit)
 		return;
 	counter_inc(COUNTER_CONNS_CLOSED_OUTPUT);
-	log_warn("conn_output_limit", "conn=%llu agent=%s bytes=%zu",
+	log_warn("conn", "output_limit", "conn=%llu agent=%s bytes=%zu",
 	    (unsigned long long)c->id, c->agent ? c->agent : "-",
 	    outq_len(c->oq));
 	conn_close_later(c, "output_limit");
@@ -693,7 +693,7 @@ conn_handshake_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	log_info("conn_handshake_timeout", "conn=%llu",
+	log_info("conn", "handshake_timeout", "conn=%llu",
 	    (unsigned long long)c->id);
 	conn_send_err(c, false, 0, WIRE_HELLO_REQUIRED,
 	    "no hello within handshake_timeout_ms");
@@ -709,7 +709,7 @@ conn_frame_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	c->frame_timing = false;
 	counter_inc(COUNTER_BAD_FRAMES);
-	log_info("conn_frame_timeout", "conn=%llu buffered=%zu",
+	log_info("conn", "frame_timeout", "conn=%llu buffered=%zu",
 	    (unsigned long long)c->id, c->ilen);
 	conn_send_err(c, false, 0, WIRE_BAD_FRAME,
 	    "frame not completed within frame_timeout_ms");
@@ -846,7 +846,7 @@ conn_close(struct conn *c, const char *bye, unsigned flush_ms)
 	event_del(&c->resume_ev);
 	event_del(&c->close_ev);
 	event_del(&c->read_ev);
-	log_debug("conn_close", "conn=%llu reason=%s",
+	log_debug("conn", "close", "conn=%llu reason=%s",
 	    (unsigned long long)c->id, bye ? bye : "-");
 	/* The bye goes once the output has drained (conn_output_drained). */
 	if (flush_ms == 0)
@@ -867,7 +867,7 @@ conn_flush_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	if (!(c->flags & CONN_CLOSING)) {
 		/* The drain's deadline: what is not out by now is cut. */
 		if (outq_len(c->oq) > 0)
-			log_info("conn_bye_cut", "conn=%llu dropped=%zu",
+			log_info("conn", "bye_cut", "conn=%llu dropped=%zu",
 			    (unsigned long long)c->id, outq_len(c->oq));
 		conn_close(c, "shutdown", 0);
 		return;
@@ -876,7 +876,7 @@ conn_flush_deadline_cb(evutil_socket_t fd, short what, void *arg)
 		conn_free(c);
 		return;
 	}
-	log_info("conn_bye_cut", "conn=%llu dropped=%zu",
+	log_info("conn", "bye_cut", "conn=%llu dropped=%zu",
 	    (unsigned long long)c->id, outq_len(c->oq));
 	conn_cut(c);
 	conn_flush(c);

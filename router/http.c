@@ -85,7 +85,7 @@ http_render(struct evhttp_request *req, struct http *hp,
 
 	json_buf_init(&b);
 	if (fn(hp->srv, &b) == -1) {
-		log_warn("http_render_failed", "path=%s",
+		log_warn("http", "render_failed", "path=%s",
 		    evhttp_request_get_uri(req));
 		evhttp_send_error(req, HTTP_INTERNAL, NULL);
 	} else
@@ -249,7 +249,7 @@ http_open(struct server *srv, const char *spec, char **cause)
 	evhttp_set_gencb(hp->h, http_request_cb, hp);
 	if (evhttp_bind_socket_with_handle(hp->h, host, port) == NULL)
 		goto fail;
-	log_info("http_listening", "addr=%s", spec);
+	log_info("http", "listening", "addr=%s", spec);
 	free(host);
 	return (hp);
 fail:

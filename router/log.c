@@ -57,7 +57,8 @@ log_enabled(enum log_level level)
 }
 
 void
-log_msg(enum log_level level, const char *event, const char *fmt, ...)
+log_msg(enum log_level level, const char *component, const char *event,
+    const char *fmt, ...)
 {
 	char		 buf[LOG_LINE_MAX], stamp[32];
 	struct timespec	 ts;
@@ -80,8 +81,9 @@ log_msg(enum log_level level, const char *event, const char *fmt, ...)
 	}
 
 	/* The buffer always keeps room for the ellipsis and the newline. */
-	n = snprintf(buf, sizeof buf - sizeof LOG_ELLIPSIS, "%s.%03ldZ %s %s",
-	    stamp, (long)(ts.tv_nsec / 1000000), log_names[level], event);
+	n = snprintf(buf, sizeof buf - sizeof LOG_ELLIPSIS,
+	    "%s %s.%03ldZ %s %s", log_names[level], stamp,
+	    (long)(ts.tv_nsec / 1000000), component, event);
 	len = n < 0 ? 0 : (size_t)n;
 	if (len < sizeof buf - sizeof LOG_ELLIPSIS && fmt[0] != '\0') {
 		buf[len++] = ' ';

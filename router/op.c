@@ -108,7 +108,7 @@ op_hello(struct conn *c, const struct wire_req *req)
 	}
 	conn_set_identity(c, req);
 	op_welcome(c, req);
-	log_info("conn_hello", "conn=%llu agent=%s session=%s model=%s uid=%u",
+	log_info("conn", "hello", "conn=%llu agent=%s session=%s model=%s uid=%u",
 	    (unsigned long long)c->id, c->agent, c->session, c->model,
 	    (unsigned)c->uid);
 }

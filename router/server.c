@@ -62,7 +62,7 @@ server_event_log(int severity, const char *msg)
 		break;
 	}
 	if (log_enabled(level))
-		log_msg(level, "libevent", "msg=\"%s\"", msg);
+		log_msg(level, "libevent", "message", "msg=\"%s\"", msg);
 }
 
 /*
@@ -81,13 +81,13 @@ server_es_state_cb(void *arg, enum es_state state, const char *why)
 	 * places under load (a full write window) and are only debug.
 	 */
 	if (state == ES_STATE_FALLBACK)
-		log_warn("eventlog_state", "state=%s why=\"%s\"",
+		log_warn("eventlog", "state", "state=%s why=\"%s\"",
 		    es_state_name(state), why ? why : "-");
 	else if (srv->es_state == ES_STATE_FALLBACK)
-		log_info("eventlog_state", "state=%s why=\"%s\"",
+		log_info("eventlog", "state", "state=%s why=\"%s\"",
 		    es_state_name(state), why ? why : "-");
 	else
-		log_debug("eventlog_state", "state=%s why=\"%s\"",
+		log_debug("eventlog", "state", "state=%s why=\"%s\"",
 		    es_state_name(state), why ? why : "-");
 	srv->es_state = state;
 	if (srv->es != NULL) {
@@ -149,7 +149,7 @@ server_check_stale(const char *path, const struct sockaddr_un *sun,
 		xasprintf(cause, "%s: another router is listening there", path);
 		return (-1);
 	}
-	log_info("socket_stale", "path=%s", path);
+	log_info("server", "socket_stale", "path=%s", path);
 	return (unlink(path));
 }
 
@@ -242,7 +242,7 @@ server_check_dir(struct server_dirs *seen, const char *dir)
 	mode = st.st_mode & 07777;
 	if (((mode & (S_IWGRP | S_IWOTH)) != 0 && (mode & S_ISVTX) == 0) ||
 	    (st.st_uid != 0 && st.st_uid != geteuid()))
-		log_warn("socket_dir_unsafe", "path=%s mode=%04o uid=%u", dir,
+		log_warn("server", "socket_dir_unsafe", "path=%s mode=%04o uid=%u", dir,
 		    (unsigned)mode, (unsigned)st.st_uid);
 }
 
@@ -350,7 +350,7 @@ server_unlink(struct server *srv)
 	    st.st_ino == srv->sock_ino)
 		unlink(srv->sock_path);
 	else
-		log_warn("socket_not_ours", "path=%s", srv->sock_path);
+		log_warn("server", "socket_not_ours", "path=%s", srv->sock_path);
 	free(srv->sock_path);
 	srv->sock_path = NULL;
 }
@@ -405,7 +405,7 @@ server_init(struct server *srv, const struct config *cfg,
 		return (-1);
 	if (server_listen(srv, cause) == -1)
 		return (-1);
-	log_info("listening", "socket=%s log=%s tracts=%zu", cfg->socket,
+	log_info("server", "listening", "socket=%s log=%s tracts=%zu", cfg->socket,
 	    cfg->redis ? "redis" : "memory", tract_count(srv->tracts));
 	return (0);
 }
@@ -475,13 +475,13 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		return;
 	}
 	if (!server_uid_allowed(srv->cfg, cred.uid)) {
-		log_warn("conn_unauthorized", "uid=%u pid=%d",
+		log_warn("server", "conn_unauthorized", "uid=%u pid=%d",
 		    (unsigned)cred.uid, (int)cred.pid);
 		server_refuse(fd, WIRE_UNAUTHORIZED, "uid not in allow_uids");
 		return;
 	}
 	if (srv->nconns >= srv->cfg->max_connections) {
-		log_warn("conn_limit", "uid=%u max_connections=%u",
+		log_warn("server", "conn_limit", "uid=%u max_connections=%u",
 		    (unsigned)cred.uid, srv->cfg->max_connections);
 		server_refuse(fd, WIRE_LIMIT, "max_connections reached");
 		return;
@@ -489,7 +489,7 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	counter_inc(COUNTER_CONNS_ACCEPTED);
 	if (srv->accept_paused) {
 		srv->accept_paused = false;	/* the shortage is over */
-		log_info("accept_resumed", "connections=%u", srv->nconns);
+		log_info("server", "accept_resumed", "connections=%u", srv->nconns);
 	}
 	conn_new(srv, fd, cred.uid, cred.pid);
 }
@@ -510,7 +510,7 @@ server_accept_error_cb(struct evconnlistener *l, void *arg)
 
 	evconnlistener_disable(l);
 	if (!srv->accept_paused)
-		log_warn("accept_paused", "error=\"%s\" connections=%u",
+		log_warn("server", "accept_paused", "error=\"%s\" connections=%u",
 		    strerror(err), srv->nconns);
 	srv->accept_paused = true;
 	counter_inc(COUNTER_ACCEPT_PAUSES);
@@ -556,7 +556,7 @@ server_stop(struct server *srv)
 	/* The ring goes to Redis before the exit, if it can (es_flush). */
 	if (es_flush(srv->es, server_flushed_cb, srv) == ES_PENDING) {
 		srv->flushing = true;
-		log_info("eventlog_flush", "%s", "waiting=1");
+		log_info("eventlog", "flush", "%s", "waiting=1");
 	}
 	clock_timer_ms(srv->drain_ev, drain_ms + SERVER_BYE_MS);
 	server_conn_gone(srv);
@@ -570,12 +570,12 @@ server_signal_cb(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	if (srv->draining) {
 		/* A second signal: the drain ends now. */
-		log_warn("shutdown_now", "signal=%d connections=%u", (int)sig,
+		log_warn("server", "shutdown_now", "signal=%d connections=%u", (int)sig,
 		    srv->nconns);
 		event_base_loopexit(srv->base, NULL);
 		return;
 	}
-	log_info("shutdown", "signal=%d connections=%u", (int)sig,
+	log_info("server", "shutdown", "signal=%d connections=%u", (int)sig,
 	    srv->nconns);
 	server_stop(srv);
 }
@@ -588,7 +588,7 @@ server_hup_cb(evutil_socket_t sig, short what, void *arg)
 
 	(void)sig;
 	(void)what;
-	log_info("reopening_logs", "target=stderr connections=%u",
+	log_info("server", "reopening_logs", "target=stderr connections=%u",
 	    srv->nconns);
 }
 
@@ -599,7 +599,7 @@ server_drain_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	log_warn("shutdown_deadline", "connections=%u", srv->nconns);
+	log_warn("server", "shutdown_deadline", "connections=%u", srv->nconns);
 	event_base_loopexit(srv->base, NULL);
 }
 
@@ -617,7 +617,7 @@ server_flushed_cb(void *arg, int status)
 	struct server	*srv = arg;
 
 	srv->flushing = false;
-	log_info("eventlog_flushed", "ok=%d", status == 0);
+	log_info("eventlog", "flushed", "ok=%d", status == 0);
 	server_conn_gone(srv);
 }
 
@@ -672,10 +672,10 @@ server_run(struct server *srv)
 	else
 		rc = event_base_dispatch(srv->base);
 	if (rc == -1) {
-		log_error("loop_failed", "%s", "dispatch returned -1");
+		log_error("server", "loop_failed", "%s", "dispatch returned -1");
 		return (1);
 	}
-	log_info("stopped", "%s", "clean=1");
+	log_info("server", "stopped", "%s", "clean=1");
 	return (0);
 }
 

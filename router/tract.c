@@ -51,7 +51,7 @@ tract_new(struct tract_reg *r, const char *s, size_t len)
 	xcheck(htab_put(r->names, t->name, len, t), sizeof(t));
 	r->list = xreallocarray(r->list, r->n + 1, sizeof(*r->list));
 	r->list[r->n++] = t;
-	log_debug("tract_new", "tract=%s", t->name);
+	log_debug("tract", "new", "tract=%s", t->name);
 	return (t);
 }
 
@@ -266,7 +266,7 @@ tract_wake_cb(evutil_socket_t fd, short what, void *arg)
 		conn_wake_publisher(c);
 		n++;
 	}
-	log_debug("tract_wake", "tract=%s resumed=%u", t->name, n);
+	log_debug("tract", "wake", "tract=%s resumed=%u", t->name, n);
 }
 
 /*
@@ -281,11 +281,11 @@ tract_announce(struct tract *t, const struct breaker_transition *tr)
 	msgpack_packer	pk;
 
 	if (tr->to == BREAKER_OPEN)
-		log_warn("breaker", "tract=%s from=%s to=%s failures=%u",
+		log_warn("tract", "breaker", "tract=%s from=%s to=%s failures=%u",
 		    t->name, breaker_state_name(tr->from),
 		    breaker_state_name(tr->to), tr->failures);
 	else
-		log_info("breaker", "tract=%s from=%s to=%s failures=%u",
+		log_info("tract", "breaker", "tract=%s from=%s to=%s failures=%u",
 		    t->name, breaker_state_name(tr->from),
 		    breaker_state_name(tr->to), tr->failures);
 	msgpack_sbuffer_init(&sb);
@@ -383,7 +383,7 @@ tract_note_failure(struct tract *t, const char *why)
 
 	clock_read();
 	t->n.failures++;
-	log_debug("tract_failure", "tract=%s why=%s failures=%llu", t->name,
+	log_debug("tract", "failure", "tract=%s why=%s failures=%llu", t->name,
 	    why, (unsigned long long)t->n.failures);
 	if (breaker_failure(&t->br, &t->reg->bcfg, clock_mono_us(), &tr))
 		tract_moved(t, &tr);

@@ -11,7 +11,7 @@
 static void
 xmalloc_fail(size_t n)
 {
-	log_error("out_of_memory", "bytes=%zu", n);
+	log_error("router", "out_of_memory", "bytes=%zu", n);
 	abort();
 }
 

@@ -691,7 +691,7 @@ HARNESS_TEST(test_bye_reaches_a_slow_reader_cut_at_the_drain_deadline)
 	/* The backlog was cut at the deadline: the case under test. */
 	if (msgs >= nmsgs)
 		HFAIL("all %d msgs arrived: nothing was cut", nmsgs);
-	assert_int_equal(harness_file_count_lines(harness_log(h), " conn_bye_cut "), 1);
+	assert_int_equal(harness_file_count_lines(harness_log(h), " conn bye_cut "), 1);
 	harness_expect(p, "bye", T, &f);
 	harness_assert_str(&f, "reason", "shutdown");
 	/* Signal 0: no second signal, which would end the drain at once. */

@@ -54,7 +54,7 @@ static void
 assert_logged(struct harness *h, const char *line)
 {
 	char	*text = router_log(h);
-	bool	 found = strstr(text, line) != NULL;
+	bool	 found = harness_count_lines(text, line) > 0;
 
 	free(text);
 	if (!found)
@@ -65,7 +65,7 @@ static void
 assert_not_logged(struct harness *h, const char *line)
 {
 	char	*text = router_log(h);
-	bool	 found = strstr(text, line) != NULL;
+	bool	 found = harness_count_lines(text, line) > 0;
 
 	free(text);
 	if (found)

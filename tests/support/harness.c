@@ -343,22 +343,59 @@ harness_log(struct harness *h)
 	return (harness_path(h, "callosumd.log"));
 }
 
+/*
+ * Log lines are "LEVEL TS COMPONENT MESSAGE k=v...": a needle that begins
+ * with a level word (" warn accept_paused ") matches lines of that level
+ * holding the rest; any other needle is a plain substring.
+ */
+static const char *
+harness_needle_level(const char *needle, size_t *len)
+{
+	static const char *const levels[] = { "error", "warn", "info",
+	    "debug" };
+	size_t	i;
+
+	while (*needle == ' ')
+		needle++;
+	for (i = 0; i < sizeof levels / sizeof levels[0]; i++) {
+		*len = strlen(levels[i]);
+		if (strncmp(needle, levels[i], *len) == 0 &&
+		    needle[*len] == ' ')
+			return (levels[i]);
+	}
+	return (NULL);
+}
+
+static bool
+harness_line_has(const char *line, const char *nl, const char *needle,
+    size_t nlen)
+{
+	const char	*q;
+
+	for (q = line; q + nlen <= nl; q++) {
+		if (memcmp(q, needle, nlen) == 0)
+			return (true);
+	}
+	return (false);
+}
+
 int
 harness_count_lines(const char *text, const char *needle)
 {
-	const char	*line = text, *nl, *q;
-	size_t		 nlen = strlen(needle);
+	const char	*line = text, *nl, *level;
+	size_t		 llen = 0, nlen;
 	int		 n = 0;
 
+	if ((level = harness_needle_level(needle, &llen)) != NULL)
+		needle = strstr(needle, level) + llen;	/* " rest" */
+	nlen = strlen(needle);
 	while (*line != '\0') {
 		if ((nl = strchr(line, '\n')) == NULL)
 			nl = line + strlen(line);
-		for (q = line; q + nlen <= nl; q++) {
-			if (memcmp(q, needle, nlen) == 0) {
-				n++;
-				break;
-			}
-		}
+		if ((level == NULL || (strncmp(line, level, llen) == 0 &&
+		    line[llen] == ' ')) &&
+		    harness_line_has(line, nl, needle, nlen))
+			n++;
 		line = *nl == '\0' ? nl : nl + 1;
 	}
 	return (n);
