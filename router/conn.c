@@ -310,7 +310,7 @@ conn_output_drained(struct conn *c)
 static void
 conn_write_failed(struct conn *c)
 {
-	conn_close(c, NULL, 0);
+	conn_close(c, NULL, "io_error", 0);
 	event_active(&c->free_ev, EV_TIMEOUT, 0);
 }
 
@@ -517,7 +517,7 @@ conn_bad_length(struct conn *c, uint32_t len)
 	counter_inc(COUNTER_BAD_FRAMES);
 	conn_send_err(c, false, 0, WIRE_BAD_FRAME, len == 0 ?
 	    "frame length 0" : "frame longer than max_frame");
-	conn_close(c, NULL, CONN_FLUSH_MS);
+	conn_close(c, NULL, "bad_frame", CONN_FLUSH_MS);
 }
 
 /*
@@ -603,7 +603,7 @@ conn_process(struct conn *c)
 	    !event_pending(&c->resume_ev, EV_TIMEOUT, NULL)) {
 		/* The peer is done; a draining router still says bye. */
 		conn_close(c, (c->flags & CONN_DRAINING) ? "shutdown" : NULL,
-		    CONN_FLUSH_MS);
+		    "eof", CONN_FLUSH_MS);
 		return (-1);
 	}
 	conn_drain_check(c);
@@ -697,7 +697,7 @@ conn_handshake_cb(evutil_socket_t fd, short what, void *arg)
 	    (unsigned long long)c->id);
 	conn_send_err(c, false, 0, WIRE_HELLO_REQUIRED,
 	    "no hello within handshake_timeout_ms");
-	conn_close(c, NULL, CONN_FLUSH_MS);
+	conn_close(c, NULL, "handshake_timeout", CONN_FLUSH_MS);
 }
 
 static void
@@ -713,7 +713,7 @@ conn_frame_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	    (unsigned long long)c->id, c->ilen);
 	conn_send_err(c, false, 0, WIRE_BAD_FRAME,
 	    "frame not completed within frame_timeout_ms");
-	conn_close(c, NULL, CONN_FLUSH_MS);
+	conn_close(c, NULL, "frame_timeout", CONN_FLUSH_MS);
 }
 
 /* The parked pub waited publish_timeout_ms: it is answered backpressure. */
@@ -831,8 +831,44 @@ conn_cut(struct conn *c)
 	clock_timer_ms(&c->flush_timer, CONN_BYE_MS);
 }
 
+/*
+ * What a person mistakes for our socket: an HTTP client or a TLS
+ * handshake (their first bytes read as a frame length far past max_frame).
+ */
+static const char *
+conn_peer_hint(const struct conn *c)
+{
+	static const char *const http[] = { "GET ", "POST", "HEAD", "PUT ",
+	    "HTTP", "PRI ", "OPTI", "DELE" };
+	size_t	i;
+
+	if ((c->flags & CONN_HELLO) || c->ilen < 4)
+		return (NULL);
+	for (i = 0; i < sizeof http / sizeof http[0]; i++) {
+		if (memcmp(c->ibuf, http[i], 4) == 0)
+			return ("looks like HTTP: this socket speaks "
+			    "length-prefixed msgpack; HTTP is --http");
+	}
+	if (c->ibuf[0] == 0x16 && c->ibuf[1] == 0x03)
+		return ("looks like TLS: this socket is a plain Unix socket");
+	return (NULL);
+}
+
+/* One line per connection that ends, with why (and a hint for mistakes). */
+static void
+conn_log_close(const struct conn *c, const char *why)
+{
+	const char	*hint = conn_peer_hint(c);
+
+	log_info("conn", "close", "conn=%llu agent=%s reason=%s%s%s%s",
+	    (unsigned long long)c->id, c->agent ? c->agent : "-",
+	    why ? why : "-", hint ? " hint=\"" : "", hint ? hint : "",
+	    hint ? "\"" : "");
+}
+
 void
-conn_close(struct conn *c, const char *bye, unsigned flush_ms)
+conn_close(struct conn *c, const char *bye, const char *why,
+    unsigned flush_ms)
 {
 	if (c->flags & CONN_CLOSING)
 		return;
@@ -846,8 +882,7 @@ conn_close(struct conn *c, const char *bye, unsigned flush_ms)
 	event_del(&c->resume_ev);
 	event_del(&c->close_ev);
 	event_del(&c->read_ev);
-	log_debug("conn", "close", "conn=%llu reason=%s",
-	    (unsigned long long)c->id, bye ? bye : "-");
+	conn_log_close(c, why);
 	/* The bye goes once the output has drained (conn_output_drained). */
 	if (flush_ms == 0)
 		conn_cut(c);
@@ -869,7 +904,7 @@ conn_flush_deadline_cb(evutil_socket_t fd, short what, void *arg)
 		if (outq_len(c->oq) > 0)
 			log_info("conn", "bye_cut", "conn=%llu dropped=%zu",
 			    (unsigned long long)c->id, outq_len(c->oq));
-		conn_close(c, "shutdown", 0);
+		conn_close(c, "shutdown", "drain_deadline", 0);
 		return;
 	}
 	if ((c->flags & (CONN_CUT | CONN_BYE_QUEUED)) || c->bye == NULL) {
@@ -926,7 +961,7 @@ conn_close_cb(evutil_socket_t fd, short what, void *arg)
 		    !conn_tract_counted(c, s))
 			tract_note_failure(s->t, "delivery");
 	}
-	conn_close(c, c->close_reason, 0);
+	conn_close(c, c->close_reason, c->close_reason, 0);
 }
 
 /*
@@ -989,7 +1024,7 @@ conn_drain_check(struct conn *c)
 		if (!sub_drained(s))
 			return;
 	}
-	conn_close(c, "shutdown", CONN_FLUSH_MS);
+	conn_close(c, "shutdown", "drained", CONN_FLUSH_MS);
 }
 
 static void

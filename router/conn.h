@@ -123,10 +123,12 @@ struct conn	*conn_new(struct server *, int fd, uid_t uid, pid_t pid);
  * Stops the connection now: no more reads or fan-out to it. When bye is
  * non-NULL a bye frame with that reason follows what is already queued;
  * what does not drain by flush_ms is dropped (outq_cut) so that the bye
- * still goes out; then the conn is freed from the loop. Safe to call
+ * still goes out; then the conn is freed from the loop. why (a word:
+ * eof, bad_frame, output_limit, ...) goes in its log line. Safe to call
  * twice.
  */
-void		 conn_close(struct conn *, const char *bye, unsigned flush_ms);
+void		 conn_close(struct conn *, const char *bye, const char *why,
+		    unsigned flush_ms);
 /* Frees a closed conn now (exit path; otherwise the loop frees it). */
 void		 conn_free(struct conn *);
 /* Like conn_close() but from the loop's next pass: safe mid-fan-out. */

@@ -547,7 +547,7 @@ op_dispatch(struct conn *c, const char *body, size_t len)
 	if (wire_decode(server_decoder(c->srv), body, len, &root, &why) == -1) {
 		counter_inc(COUNTER_BAD_FRAMES);
 		conn_send_err(c, false, 0, WIRE_BAD_FRAME, why);
-		conn_close(c, NULL, CONN_FLUSH_MS);
+		conn_close(c, NULL, "bad_frame", CONN_FLUSH_MS);
 		return (OP_DONE);
 	}
 	code = wire_parse_req(&root, &req, &why);

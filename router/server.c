@@ -694,7 +694,7 @@ server_free(struct server *srv)
 
 	/* Whatever the drain deadline left: freed without ceremony. */
 	while ((c = TAILQ_FIRST(&srv->conns)) != NULL) {
-		conn_close(c, NULL, 0);
+		conn_close(c, NULL, "exit", 0);
 		conn_free(c);
 	}
 	if (srv->listener != NULL)

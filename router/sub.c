@@ -9,6 +9,7 @@
 #include "router/clock.h"
 #include "router/conn.h"
 #include "router/kinds.h"
+#include "router/log.h"
 #include "router/msg.h"
 #include "router/replay.h"
 #include "router/server.h"
@@ -18,6 +19,8 @@
 
 #define SUB_RING_MIN	16
 #define SUB_PUMP_BUDGET	4096	/* frames per pump before yielding */
+#define SUB_SLOW_WARN_US	10000000	/* per sub: one line per 10 s */
+#define SUB_SLOW_LINES_MAX	10		/* slow_consumer lines a second */
 
 static void	sub_pump_cb(evutil_socket_t, short, void *);
 
@@ -143,6 +146,40 @@ sub_would_block(const struct sub *s, const char *kind, size_t len)
 }
 
 /* Recounts s in its tract's full set after the queue changed. */
+/*
+ * NATS's "Slow Consumer Detected": a subscriber's queue filled (block: its
+ * publishers now wait) or it began dropping (drop). At most one line per
+ * subscription per SUB_SLOW_WARN_US, and SUB_SLOW_LINES_MAX lines a second
+ * in all; the lines left out are counted in the next.
+ */
+static void
+sub_warn_slow(struct sub *s)
+{
+	static int64_t	 second_us;
+	static unsigned	 lines;
+	static uint64_t	 suppressed;
+	int64_t		 now = clock_mono_us();
+
+	if (s->slow_warned_us != 0 && now - s->slow_warned_us < SUB_SLOW_WARN_US)
+		return;
+	s->slow_warned_us = now;
+	if (now - second_us >= 1000000) {
+		second_us = now;
+		lines = 0;
+	}
+	if (lines++ >= SUB_SLOW_LINES_MAX) {
+		suppressed++;
+		return;
+	}
+	log_warn("sub", "slow_consumer", "conn=%llu agent=%s tract=%s sid=%llu "
+	    "pending=%zu overflow=%s suppressed=%llu",
+	    (unsigned long long)s->c->id, s->c->agent ? s->c->agent : "-",
+	    s->t != NULL ? s->t->name : "-", (unsigned long long)s->sid,
+	    s->npending, s->overflow == WIRE_OVERFLOW_DROP ? "drop" : "block",
+	    (unsigned long long)suppressed);
+	suppressed = 0;
+}
+
 static void
 sub_update_full(struct sub *s)
 {
@@ -152,6 +189,8 @@ sub_update_full(struct sub *s)
 	if (full == s->full || s->t == NULL)
 		return;
 	s->full = full;
+	if (full)
+		sub_warn_slow(s);
 	if (full)
 		tract_sub_full(s->t);
 	else
@@ -184,8 +223,10 @@ sub_drop_oldest(struct sub *s)
 {
 	struct msg	*m = sub_pop(s);
 
-	if (s->lag_n++ == 0)
+	if (s->lag_n++ == 0) {
 		s->lag_first = m->eid;
+		sub_warn_slow(s);
+	}
 	s->lag_last = m->eid;
 	s->dropped++;
 	if (s->t != NULL)

@@ -53,6 +53,7 @@ struct sub {
 	struct conn_waiter	 ow;		/* waits for c's output */
 	uint64_t		 delivered;
 	uint64_t		 dropped;
+	int64_t			 slow_warned_us;	/* last slow_consumer line */
 };
 
 /*
