@@ -8,15 +8,18 @@ cd "$(dirname "$0")/.."
 
 PKGS="build-essential cmake pkg-config libevent-dev libhiredis-dev
 libmsgpack-dev libcurl4-openssl-dev libcmocka-dev redis-server redis-tools"
+# What only the tests use: promtool checks /metrics, Chromium renders the
+# dashboard, curl and python3 drive HTTP and the bench scripts.
+TEST_PKGS="prometheus chromium curl python3 python3-msgpack"
 JOBS=$(nproc 2>/dev/null || echo 2)
 
 as_root() {
 	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
 }
 
-install_missing() {
+install_missing() {	# install_missing PKG...
 	local missing="" p
-	for p in $PKGS; do
+	for p in "$@"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
 		    grep -q "install ok installed" || missing="$missing $p"
 	done
@@ -42,14 +45,14 @@ cmd=${1:-}
 [ $# -gt 0 ] && shift
 case "$cmd" in
 run)
-	install_missing
+	install_missing $PKGS
 	build build -DCMAKE_BUILD_TYPE=Release
 	echo "bootstrap: callosumd runs in the foreground here (Ctrl-C stops" \
 	    "it); use build/bin/callosum from another terminal" >&2
 	exec build/bin/callosumd "$@"
 	;;
 test)
-	install_missing
+	install_missing $PKGS $TEST_PKGS
 	build build -DCMAKE_BUILD_TYPE=Release
 	run_tests build
 	build build-sanitize -DCMAKE_BUILD_TYPE=Debug -DCALLOSUM_SANITIZE=ON
