@@ -23,6 +23,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "eventstore/eventstore.h"
+#include "router/dashboard.h"
 #include "router/http.h"
 #include "router/lib/json.h"
 #include "router/log.h"
@@ -174,6 +175,15 @@ http_healthz(struct evhttp_request *req, struct http *hp)
 	json_buf_free(&b);
 }
 
+static void
+http_dashboard(struct evhttp_request *req)
+{
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Security-Policy", HTTP_CSP);
+	http_reply(req, HTTP_OK, "text/html; charset=utf-8", dashboard_html,
+	    dashboard_html_len);
+}
+
 static bool
 http_path_is(const char *path, const char *want)
 {
@@ -197,6 +207,8 @@ http_request_cb(struct evhttp_request *req, void *arg)
 		http_render(req, hp, metrics_json, "application/json");
 	else if (http_path_is(path, "/healthz"))
 		http_healthz(req, hp);
+	else if (http_path_is(path, "/") || http_path_is(path, "/index.html"))
+		http_dashboard(req);
 	else
 		evhttp_send_error(req, HTTP_NOTFOUND, NULL);
 }
