@@ -3,9 +3,12 @@
  */
 #include "router/counter.h"
 
-/* 10 us .. 10 s, 1-2.5-5 steps: Redis round trips to stuck publishers. */
+/*
+ * 0 (answered in the pass that read it), then 10 us .. 10 s in 1-2.5-5
+ * steps: Redis round trips up to stuck publishers.
+ */
 const uint64_t	counter_hist_bounds_us[COUNTER_HIST_N - 1] = {
-	10, 25, 50, 100, 250, 500,
+	0, 10, 25, 50, 100, 250, 500,
 	1000, 2500, 5000, 10000, 25000, 50000,
 	100000, 250000, 500000, 1000000, 2500000, 5000000, 10000000,
 };

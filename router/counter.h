@@ -34,7 +34,7 @@ enum counter {
  * the count and the sum. Observing is a short scan from the smallest
  * bound: most latencies fall in the first buckets.
  */
-#define COUNTER_HIST_N	20	/* 19 bounds and +Inf */
+#define COUNTER_HIST_N	21	/* 20 bounds and +Inf */
 
 struct counter_hist {
 	uint64_t	bucket[COUNTER_HIST_N];
