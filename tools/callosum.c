@@ -24,6 +24,7 @@ static const struct {
 	{ "sub", "callosum sub", cmd_sub },
 	{ "replay", "callosum replay", cmd_replay },
 	{ "stats", "callosum stats", cmd_stats },
+	{ "conns", "callosum conns", cmd_conns },
 	{ "ping", "callosum ping", cmd_ping },
 };
 
@@ -39,6 +40,7 @@ usage(void)
 	    "  sub     print the messages of a tract as they arrive\n"
 	    "  replay  print logged events in order\n"
 	    "  stats   print the router's metrics\n"
+	    "  conns   list the router's connections\n"
 	    "  ping    check that the router answers\n"
 	    "callosum COMMAND --help describes one command.\n");
 }
@@ -68,7 +70,7 @@ main(int argc, char **argv)
 
 	if (argc < 2) {
 		fprintf(stderr, "callosum: expected a command: pub, sub, "
-		    "replay, stats or ping\n");
+		    "replay, stats, conns or ping\n");
 		return (CMD_EXIT_USAGE);
 	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||

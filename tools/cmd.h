@@ -54,6 +54,7 @@ cmd_fn		 cmd_pub;
 cmd_fn		 cmd_sub;
 cmd_fn		 cmd_replay;
 cmd_fn		 cmd_stats;
+cmd_fn		 cmd_conns;
 cmd_fn		 cmd_ping;
 
 /*
