@@ -24,6 +24,7 @@ static const struct {
 	{ "sub", "callosum sub", cmd_sub },
 	{ "replay", "callosum replay", cmd_replay },
 	{ "stats", "callosum stats", cmd_stats },
+	{ "conns", "callosum conns", cmd_conns },
 	{ "ping", "callosum ping", cmd_ping },
 };
 
@@ -39,6 +40,7 @@ usage(void)
 	    "  sub     print the messages of a tract as they arrive\n"
 	    "  replay  print logged events in order\n"
 	    "  stats   print the router's metrics\n"
+	    "  conns   list the router's connections\n"
 	    "  ping    check that the router answers\n"
 	    "callosum COMMAND --help describes one command.\n");
 }
@@ -68,7 +70,7 @@ main(int argc, char **argv)
 
 	if (argc < 2) {
 		fprintf(stderr, "callosum: expected a command: pub, sub, "
-		    "replay, stats or ping\n");
+		    "replay, stats, conns or ping\n");
 		return (CMD_EXIT_USAGE);
 	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
@@ -265,12 +267,29 @@ cmd_lost(struct cmd *cmd, int r, const msgpack_object *bye)
 		client_get_str(bye, "reason", &reason);
 		fprintf(stderr, "callosum: the router said bye: %.*s\n",
 		    (int)reason.len, reason.ptr != NULL ? reason.ptr : "");
-	} else if (r == 0)
+	} else if (r == 0 || (r == -1 && (errno == EPIPE ||
+	    errno == ECONNRESET)))
+		/* A write after the close fails; it is the same news. */
 		fprintf(stderr, "callosum: the router closed the connection\n");
 	else
 		fprintf(stderr, "callosum: %s: %s\n", cmd->socket,
 		    strerror(errno));
 	return (CMD_EXIT_UNAVAILABLE);
+}
+
+int
+cmd_call(struct cmd *cmd, const char *op, uint64_t id, msgpack_object *reply)
+{
+	msgpack_packer	*pk;
+
+	if ((pk = client_begin(cmd->client)) == NULL)
+		return (-1);
+	msgpack_pack_map(pk, 2);
+	cmd_pack_kv(pk, "op", op);
+	wire_pack_cstr(pk, "id");
+	msgpack_pack_uint64(pk, id);
+	return (client_call(cmd->client, id, CMD_TIMEOUT_MS, reply, NULL,
+	    NULL));
 }
 
 void
@@ -318,6 +337,256 @@ cmd_print_text(struct cmd *cmd, const char *s, size_t len)
 		else
 			putchar(c);
 	}
+}
+
+/*
+ * The length of the UTF-8 sequence at p (at most len bytes) with its code
+ * point in *cp, or 0 when it is not one.
+ */
+static size_t
+cmd_utf8_next(const unsigned char *p, size_t len, uint32_t *cp)
+{
+	size_t	n, i;
+
+	if (p[0] < 0x80) {
+		*cp = p[0];
+		return (1);
+	}
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4;
+	else
+		return (0);
+	if (n > len || !utf8_valid(p, n))
+		return (0);
+	*cp = p[0] & (0x7f >> n);
+	for (i = 1; i < n; i++)
+		*cp = *cp << 6 | (p[i] & 0x3f);
+	return (n);
+}
+
+/*
+ * Whether a terminal would act on cp rather than show it: C0, DEL and C1
+ * controls (U+009B is CSI to some terminals), and the bidirectional
+ * marks, embeddings, overrides and isolates, and the line and paragraph
+ * separators.
+ */
+static bool
+cmd_cp_unsafe(uint32_t cp)
+{
+	return (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) ||
+	    cp == 0x200e || cp == 0x200f || (cp >= 0x2028 && cp <= 0x202e) ||
+	    (cp >= 0x2066 && cp <= 0x2069));
+}
+
+/* Appends the safe form of s (cmd_text), uncut. 0 or -1. */
+static int
+cmd_text_safe(struct json_buf *b, const unsigned char *s, size_t len)
+{
+	char		esc[16];
+	const char	*out;
+	uint32_t	cp;
+	size_t		i, n, outlen;
+
+	for (i = 0; i < len; i += n) {
+		out = (const char *)s + i;
+		if ((n = cmd_utf8_next(s + i, len - i, &cp)) == 0) {
+			n = 1;
+			snprintf(esc, sizeof(esc), "\\x%02x", s[i]);
+			out = esc;
+		} else if (cp == '\\' || cp == '\n' || cp == '\t' ||
+		    cp == '\r') {
+			esc[0] = '\\';
+			esc[1] = cp == '\\' ? '\\' : cp == '\n' ? 'n' :
+			    cp == '\t' ? 't' : 'r';
+			esc[2] = '\0';
+			out = esc;
+		} else if (cp < 0x80 && cmd_cp_unsafe(cp)) {
+			snprintf(esc, sizeof(esc), "\\x%02x", (unsigned)cp);
+			out = esc;
+		} else if (cmd_cp_unsafe(cp)) {
+			snprintf(esc, sizeof(esc), "\\u%04x", (unsigned)cp);
+			out = esc;
+		}
+		outlen = out == esc ? strlen(esc) : n;
+		if (json_buf_add(b, out, outlen) == -1)
+			return (-1);
+	}
+	return (0);
+}
+
+/* Columns of UTF-8 text: its code points, the bytes that start one. */
+static size_t
+cmd_text_width(const char *s, size_t len, size_t *cut, size_t at)
+{
+	size_t	i, w = 0;
+
+	for (i = 0; i < len; i++) {
+		if (((unsigned char)s[i] & 0xc0) == 0x80)
+			continue;
+		if (w == at)
+			*cut = i;
+		w++;
+	}
+	return (w);
+}
+
+int
+cmd_text(struct json_buf *b, const char *s, size_t len, size_t max)
+{
+	size_t	start = b->len, w, cut = 0;
+
+	if (cmd_text_safe(b, (const unsigned char *)s, len) == -1)
+		goto fail;
+	w = cmd_text_width(b->data + start, b->len - start, &cut,
+	    max > 3 ? max - 3 : 0);
+	if (max != 0 && w > max) {
+		b->len = start + cut;
+		if (json_buf_add(b, "...", max >= 3 ? 3 : max) == -1)
+			goto fail;
+		w = max;
+	}
+	if (b->data != NULL)
+		b->data[b->len] = '\0';
+	return ((int)w);
+fail:
+	b->len = start;
+	if (b->data != NULL)
+		b->data[b->len] = '\0';
+	return (-1);
+}
+
+void
+cmd_table_init(struct cmd_table *t, const struct cmd_col *cols, size_t ncols)
+{
+	memset(t, 0, sizeof(*t));
+	t->cols = cols;
+	t->ncols = ncols;
+	json_buf_init(&t->text);
+}
+
+void
+cmd_table_free(struct cmd_table *t)
+{
+	json_buf_free(&t->text);
+	free(t->off);
+	free(t->width);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Makes room for one more cell. 0 or -1. */
+static int
+cmd_table_grow(struct cmd_table *t)
+{
+	size_t	 cap, *off, *width;
+
+	if (t->n < t->cap)
+		return (0);
+	cap = t->cap == 0 ? 64 : t->cap * 2;
+	if ((off = reallocarray(t->off, cap, sizeof(*off))) == NULL)
+		return (-1);
+	t->off = off;
+	if ((width = reallocarray(t->width, cap, sizeof(*width))) == NULL)
+		return (-1);
+	t->width = width;
+	t->cap = cap;
+	return (0);
+}
+
+/* Ends the cell begun at off, w columns wide. */
+static void
+cmd_table_end(struct cmd_table *t, size_t off, int w)
+{
+	if (w == -1 || json_buf_add(&t->text, "", 1) == -1) {
+		t->text.len = off;
+		t->failed = true;
+		return;
+	}
+	t->off[t->n] = off;
+	t->width[t->n] = (size_t)w;
+	t->n++;
+}
+
+void
+cmd_table_text(struct cmd_table *t, const char *s, size_t len)
+{
+	size_t	off = t->text.len;
+
+	if (t->failed || cmd_table_grow(t) == -1) {
+		t->failed = true;
+		return;
+	}
+	cmd_table_end(t, off, cmd_text(&t->text, s, len,
+	    t->cols[t->n % t->ncols].max));
+}
+
+void
+cmd_table_printf(struct cmd_table *t, const char *fmt, ...)
+{
+	char	cell[64];
+	va_list	ap;
+	int	n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(cell, sizeof(cell), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	cmd_table_text(t, cell, (size_t)n < sizeof(cell) ? (size_t)n :
+	    sizeof(cell) - 1);
+}
+
+size_t
+cmd_table_rows(const struct cmd_table *t)
+{
+	return (t->n / t->ncols);
+}
+
+/* Prints a cell of width w in a column of width cw; the last is unpadded. */
+static void
+cmd_table_cell(const struct cmd_col *col, const char *s, size_t w, size_t cw,
+    bool last)
+{
+	size_t	pad = cw > w ? cw - w : 0;
+
+	if (!col->left)
+		printf("%*s", (int)pad, "");
+	fputs(s, stdout);
+	if (col->left && !last)
+		printf("%*s", (int)pad, "");
+	fputs(last ? "\n" : "  ", stdout);
+}
+
+int
+cmd_table_print(const struct cmd_table *t, size_t max_rows)
+{
+	size_t	cw[16], rows, r, c, i;
+
+	if (t->failed || t->ncols > sizeof(cw) / sizeof(cw[0])) {
+		errno = t->failed ? ENOMEM : EINVAL;
+		return (-1);
+	}
+	rows = cmd_table_rows(t);
+	if (rows > max_rows)
+		rows = max_rows;
+	for (c = 0; c < t->ncols; c++)
+		cw[c] = strlen(t->cols[c].name);
+	for (i = 0; i < rows * t->ncols; i++)
+		if (t->width[i] > cw[i % t->ncols])
+			cw[i % t->ncols] = t->width[i];
+	for (c = 0; c < t->ncols; c++)
+		cmd_table_cell(&t->cols[c], t->cols[c].name,
+		    strlen(t->cols[c].name), cw[c], c + 1 == t->ncols);
+	for (r = 0; r < rows; r++)
+		for (c = 0; c < t->ncols; c++) {
+			i = r * t->ncols + c;
+			cmd_table_cell(&t->cols[c], t->text.data + t->off[i],
+			    t->width[i], cw[c], c + 1 == t->ncols);
+		}
+	return (0);
 }
 
 /* A string field of a frame for printing; "?" when absent. */

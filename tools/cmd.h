@@ -54,6 +54,7 @@ cmd_fn		 cmd_pub;
 cmd_fn		 cmd_sub;
 cmd_fn		 cmd_replay;
 cmd_fn		 cmd_stats;
+cmd_fn		 cmd_conns;
 cmd_fn		 cmd_ping;
 
 /*
@@ -90,11 +91,72 @@ int		 cmd_print_err(const char *prefix, const msgpack_object *err);
  * bye frame when f is not NULL) and returns 69.
  */
 int		 cmd_lost(struct cmd *, int r, const msgpack_object *bye);
+/*
+ * Sends {"op": op, "id": id} and waits for the reply carrying id. Returns
+ * what client_call() does (1 with *reply set, valid until the next receive
+ * on cmd->client; 0 on close; -1), printing nothing: a caller that drew on
+ * the terminal restores it before reporting with cmd_lost() or
+ * cmd_print_err().
+ */
+int		 cmd_call(struct cmd *, const char *op, uint64_t id,
+		    msgpack_object *reply);
 /* What the JSON of a reply leaves out: "op" and "id". */
 extern const char *const cmd_omit_reply[];
 /* Prints f as one JSON line on stdout, without the keys in omit. */
 void		 cmd_print_json(struct cmd *, const msgpack_object *f,
 		    const char *const *omit);
+
+/*
+ * Text for a person, from a client or the router: names such as agents and
+ * tracts are anyone's choice, so what reaches a terminal is made safe
+ * first. cmd_text() appends s to b as UTF-8 in which every control
+ * character (C0, DEL, C1) and every bidirectional control (which would
+ * reorder what follows) is a C escape (\n, \x1b, \u202e), as are
+ * backslashes and bytes that are not UTF-8. When that is wider than max
+ * columns (0: no limit), it is cut to max - 3 and "..." added. Returns the
+ * width in columns (a code point is one column), or -1 (ENOMEM; b as it
+ * was).
+ */
+int		 cmd_text(struct json_buf *b, const char *s, size_t len,
+		    size_t max);
+
+/* A column of a cmd_table: its header, the width cells are cut to. */
+struct cmd_col {
+	const char	*name;
+	size_t		 max;		/* 0: no limit */
+	bool		 left;		/* text; numbers align right */
+};
+
+/*
+ * A table printed with aligned columns, filled a cell at a time, row by
+ * row. Adding never fails for the caller: after an allocation failure
+ * cells are ignored and cmd_table_print() returns -1.
+ */
+struct cmd_table {
+	const struct cmd_col	*cols;
+	size_t			 ncols;
+	struct json_buf		 text;		/* cells, each NUL-terminated */
+	size_t			*off;		/* of each cell in text */
+	size_t			*width;		/* of each cell, in columns */
+	size_t			 n;		/* cells so far */
+	size_t			 cap;
+	bool			 failed;
+};
+
+void		 cmd_table_init(struct cmd_table *, const struct cmd_col *,
+		    size_t ncols);
+void		 cmd_table_free(struct cmd_table *);
+/* Adds a cell of text from outside (cmd_text, cut to the column's max). */
+void		 cmd_table_text(struct cmd_table *, const char *s, size_t len);
+/* Adds a cell of our own text (ASCII, not cut). */
+void		 cmd_table_printf(struct cmd_table *, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
+size_t		 cmd_table_rows(const struct cmd_table *);
+/*
+ * Prints the header and the first max_rows rows (SIZE_MAX: all) on
+ * stdout. 0, or -1 (ENOMEM) when a cell could not be added.
+ */
+int		 cmd_table_print(const struct cmd_table *, size_t max_rows);
 
 /* A subscription or replay being printed (cmd_stream). */
 struct cmd_stream {
