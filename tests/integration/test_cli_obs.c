@@ -722,7 +722,7 @@ HARNESS_TEST(test_cli_stats_off_a_terminal_keeps_the_key_table)
 			    "%s", i + 1, col, l.line[i]);
 	}
 	assert_true(strncmp(l.line[0], "server ", 7) == 0);
-	assert_true(strncmp(l.line[1], "callosum_connections ", 21) == 0);
+	assert_non_null(lines_find(&l, "callosum_connections "));
 	if (lines_find(&l, "callosum_messages_published_total.internal ") ==
 	    NULL ||
 	    lines_find(&l, "callosum_eventlog_events_total.memory ") == NULL ||
@@ -808,7 +808,7 @@ HARNESS_TEST(test_cli_stats_on_a_terminal_is_a_summary)
 	assert_int_equal(words(lines_find(&l, "internal "), buf, sizeof(buf),
 	    w, 16), 8);
 	assert_string_equal(w[1], "1");
-	assert_string_equal(w[5], "-");		/* not sent by this router */
+	assert_string_equal(w[5], "0");		/* callosum_pending */
 	assert_string_equal(w[7], "closed");
 	lines_free(&l);
 	pty_free(&r);
