@@ -115,6 +115,24 @@ main(int argc, char **argv)
 	return (status);
 }
 
+int
+cmd_start_bare(struct cmd *cmd, int argc, char **argv,
+    const struct option *options)
+{
+	int	ch, status;
+
+	cmd->usage = "";
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+		if (cmd_option(cmd, ch, &status))
+			return (status);
+	}
+	if (argc != optind)
+		return (cmd_usage_error(cmd, "unexpected argument: %s",
+		    argv[optind]));
+	return (cmd_connect(cmd, NULL));
+}
+
 bool
 cmd_option(struct cmd *cmd, int ch, int *status)
 {

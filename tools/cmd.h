@@ -63,6 +63,12 @@ cmd_fn		 cmd_ping;
  * 64 for a bad option, whose reason getopt already printed).
  */
 bool		 cmd_option(struct cmd *, int ch, int *status);
+/*
+ * For a command with only the common options and no arguments: parses
+ * them and connects. Returns CMD_EXIT_OK, or the status to end with.
+ */
+int		 cmd_start_bare(struct cmd *, int argc, char **argv,
+		    const struct option *options);
 /* Prints "callosum NAME: reason" to stderr and returns 64. */
 int		 cmd_usage_error(struct cmd *, const char *fmt, ...)
 		    __attribute__((format(printf, 2, 3)));

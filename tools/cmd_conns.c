@@ -98,20 +98,9 @@ int
 cmd_conns(struct cmd *cmd, int argc, char **argv)
 {
 	msgpack_object	reply;
-	int		ch, r, status;
+	int		r, status;
 
-	cmd->usage = "";
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", conns_options,
-	    NULL)) != -1) {
-		if (cmd_option(cmd, ch, &status))
-			return (status);
-	}
-	if (argc != optind)
-		return (cmd_usage_error(cmd, "unexpected argument: %s",
-		    argv[optind]));
-
-	if ((status = cmd_connect(cmd, NULL)) != CMD_EXIT_OK)
+	if ((status = cmd_start_bare(cmd, argc, argv, conns_options)) != CMD_EXIT_OK)
 		return (status);
 	if ((r = cmd_call(cmd, "conns", 1, &reply)) != 1)
 		return (cmd_lost(cmd, r, NULL));

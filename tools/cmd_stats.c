@@ -321,22 +321,7 @@ stats_u64(const msgpack_object *o)
 static bool
 stats_f64(const msgpack_object *o, double *out)
 {
-	if (o == NULL)
-		return (false);
-	switch (o->type) {
-	case MSGPACK_OBJECT_POSITIVE_INTEGER:
-		*out = (double)o->via.u64;
-		return (true);
-	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-		*out = (double)o->via.i64;
-		return (true);
-	case MSGPACK_OBJECT_FLOAT32:
-	case MSGPACK_OBJECT_FLOAT64:
-		*out = o->via.f64;
-		return (true);
-	default:
-		return (false);
-	}
+	return (o != NULL && wire_obj_number(o, out));
 }
 
 /* The str at key copied into buf (cut to fit); "" when absent. */
@@ -1234,20 +1219,9 @@ cmd_ping(struct cmd *cmd, int argc, char **argv)
 	msgpack_packer	*pk;
 	msgpack_object	 reply;
 	double		 ms;
-	int		 ch, r, status;
+	int		 r, status;
 
-	cmd->usage = "";
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", ping_options,
-	    NULL)) != -1) {
-		if (cmd_option(cmd, ch, &status))
-			return (status);
-	}
-	if (argc != optind)
-		return (cmd_usage_error(cmd, "unexpected argument: %s",
-		    argv[optind]));
-
-	if ((status = cmd_connect(cmd, NULL)) != CMD_EXIT_OK)
+	if ((status = cmd_start_bare(cmd, argc, argv, ping_options)) != CMD_EXIT_OK)
 		return (status);
 	if ((pk = client_begin(cmd->client)) == NULL)
 		return (cmd_lost(cmd, -1, NULL));

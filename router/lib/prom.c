@@ -11,6 +11,7 @@
 
 #include "router/lib/prom.h"
 #include "router/lib/utf8.h"
+#include "router/lib/wire.h"
 
 /* The label values of the sample being written, outermost first. */
 struct prom_labels {
@@ -167,10 +168,9 @@ prom_is_str(const msgpack_object *o)
 static bool
 prom_is_number(const msgpack_object *o)
 {
-	return (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER ||
-	    o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ||
-	    o->type == MSGPACK_OBJECT_FLOAT32 ||
-	    o->type == MSGPACK_OBJECT_FLOAT64);
+	double	d;
+
+	return (wire_obj_number(o, &d));
 }
 
 /* A plain sample: counter or gauge. */

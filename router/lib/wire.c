@@ -1019,6 +1019,25 @@ wire_pack_str(msgpack_packer *pk, const char *s, size_t len)
 	return (len == 0 ? 0 : msgpack_pack_str_body(pk, s, len));
 }
 
+bool
+wire_obj_number(const msgpack_object *o, double *out)
+{
+	switch (o->type) {
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		*out = (double)o->via.u64;
+		return (true);
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		*out = (double)o->via.i64;
+		return (true);
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64:
+		*out = o->via.f64;
+		return (true);
+	default:
+		return (false);
+	}
+}
+
 int
 wire_pack_cstr(msgpack_packer *pk, const char *s)
 {

@@ -226,6 +226,8 @@ void		 wire_frame_end(msgpack_sbuffer *, size_t start);
 
 int		 wire_pack_str(msgpack_packer *, const char *s, size_t len);
 int		 wire_pack_cstr(msgpack_packer *, const char *s);
+/* Any msgpack number as a double in *out; false (out untouched) else. */
+bool		 wire_obj_number(const msgpack_object *, double *out);
 
 /*
  * welcome answers hello; it carries hello's id when it had one, and

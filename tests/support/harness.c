@@ -1400,24 +1400,6 @@ harness_stats(struct client *c, msgpack_object *frame)
 	harness_assert_u64(frame, "id", id);
 }
 
-static bool
-num_of(const msgpack_object *o, double *out)
-{
-	switch (o->type) {
-	case MSGPACK_OBJECT_POSITIVE_INTEGER:
-		*out = (double)o->via.u64;
-		return (true);
-	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-		*out = (double)o->via.i64;
-		return (true);
-	case MSGPACK_OBJECT_FLOAT32:
-	case MSGPACK_OBJECT_FLOAT64:
-		*out = o->via.f64;
-		return (true);
-	default:
-		return (false);
-	}
-}
 
 /* The first number at or under o (depth-first), for labelled series. */
 static bool
@@ -1427,7 +1409,7 @@ first_num(const msgpack_object *o, double *out, int depth)
 
 	if (depth > 4)
 		return (false);
-	if (num_of(o, out))
+	if (wire_obj_number(o, out))
 		return (true);
 	if (o->type == MSGPACK_OBJECT_MAP) {
 		for (i = 0; i < o->via.map.size; i++)
