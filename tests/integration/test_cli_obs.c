@@ -40,11 +40,7 @@
 static const char *
 cli(void)
 {
-	const char	*bin = getenv("CALLOSUM_CLI");
-
-	if (bin == NULL || *bin == '\0')
-		HFAIL("CALLOSUM_CLI is not set");
-	return (bin);
+	return (harness_bin("CALLOSUM_CLI"));
 }
 
 /*

@@ -21,11 +21,7 @@
 static const char *
 callosumd(void)
 {
-	const char	*bin = getenv("CALLOSUMD");
-
-	if (bin == NULL || *bin == '\0')
-		HFAIL("CALLOSUMD is not set");
-	return (bin);
+	return (harness_bin("CALLOSUMD"));
 }
 
 /* A per-tract figure ({tract: n}) of a stats reply; fails when absent. */

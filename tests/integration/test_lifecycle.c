@@ -23,11 +23,7 @@
 static const char *
 callosumd(void)
 {
-	const char	*bin = getenv("CALLOSUMD");
-
-	if (bin == NULL || *bin == '\0')
-		HFAIL("CALLOSUMD is not set");
-	return (bin);
+	return (harness_bin("CALLOSUMD"));
 }
 
 /* The number of lines in s that hold something other than blanks. */

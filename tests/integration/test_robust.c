@@ -30,21 +30,13 @@
 static const char *
 callosumd(void)
 {
-	const char	*bin = getenv("CALLOSUMD");
-
-	if (bin == NULL || *bin == '\0')
-		HFAIL("CALLOSUMD is not set");
-	return (bin);
+	return (harness_bin("CALLOSUMD"));
 }
 
 static const char *
 callosum_cli(void)
 {
-	const char	*bin = getenv("CALLOSUM_CLI");
-
-	if (bin == NULL || *bin == '\0')
-		HFAIL("CALLOSUM_CLI is not set");
-	return (bin);
+	return (harness_bin("CALLOSUM_CLI"));
 }
 
 /* A tract name of exactly NAME_LEN bytes, unique by i. */

@@ -242,6 +242,16 @@ harness_teardown(void **state)
  * Directories and files.
  */
 
+const char *
+harness_bin(const char *env)
+{
+	const char	*bin = getenv(env);
+
+	if (bin == NULL || *bin == '\0')
+		HFAIL("%s is not set", env);
+	return (bin);
+}
+
 struct harness *
 harness_new(void)
 {

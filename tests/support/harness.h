@@ -91,6 +91,8 @@ bool		 harness_poll(bool (*cond)(void *), void *arg, int timeout_ms);
 
 /* A fresh temporary directory (removed by teardown), no router yet. */
 struct harness	*harness_new(void);
+/* The program named by environment variable env (set by ctest), or fail. */
+const char	*harness_bin(const char *env);
 const char	*harness_dir(struct harness *);
 /* DIR/callosum.sock, the socket the router is started on. */
 const char	*harness_sock(struct harness *);
