@@ -10,9 +10,10 @@
  * memory (a snapshot is tens of kilobytes) and handed to evhttp, whose
  * bufferevent writes it as the peer reads. A scraper that never reads
  * holds one response until evhttp's timeout closes it; routing never
- * waits on it. Only GET and HEAD are served; headers and bodies are
- * capped, so a client cannot make the router buffer much.
+ * waits on it. Only GET and HEAD are served (others: 405); headers and
+ * bodies are capped, so a client cannot make the router buffer much.
  */
+#include <stdio.h>
 #include <string.h>
 /* before libevent's keyvalq_struct.h, which defines and undefines TAILQ */
 #include <sys/queue.h>
@@ -57,6 +58,28 @@ http_headers(struct evhttp_request *req, const char *type)
 	evhttp_add_header(out, "X-Content-Type-Options", "nosniff");
 }
 
+/*
+ * Sends the reply; to HEAD its headers only, with the Content-Length the
+ * body would have (libevent 2.1 would send the body to HEAD too).
+ */
+static void
+http_send(struct evhttp_request *req, int code, struct evbuffer *body)
+{
+	const char	*reason = code == HTTP_OK ? "OK" :
+			    code == HTTP_SERVUNAVAIL ? "Service Unavailable" :
+			    code == HTTP_BADMETHOD ? "Method Not Allowed" :
+			    "Error";
+	char		 len[32];
+
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+		snprintf(len, sizeof len, "%zu", evbuffer_get_length(body));
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Content-Length", len);
+		evhttp_send_reply(req, code, reason, NULL);
+	} else
+		evhttp_send_reply(req, code, reason, body);
+}
+
 /* Sends code with body (len bytes, copied) as type. */
 static void
 http_reply(struct evhttp_request *req, int code, const char *type,
@@ -72,8 +95,7 @@ http_reply(struct evhttp_request *req, int code, const char *type,
 		return;
 	}
 	http_headers(req, type);
-	evhttp_send_reply(req, code, code == HTTP_OK ? "OK" :
-	    code == HTTP_SERVUNAVAIL ? "Service Unavailable" : "Error", buf);
+	http_send(req, code, buf);
 	evbuffer_free(buf);
 }
 
@@ -200,6 +222,18 @@ http_request_cb(struct evhttp_request *req, void *arg)
 
 	if (path == NULL || path[0] == '\0')
 		path = "/";
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET &&
+	    evhttp_request_get_command(req) != EVHTTP_REQ_HEAD) {
+		/*
+		 * RFC 9110 15.5.6: 405 names the methods that would do
+		 * (evhttp_send_error would drop the header).
+		 */
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Allow", "GET, HEAD");
+		http_reply(req, HTTP_BADMETHOD, "text/plain; charset=utf-8",
+		    "only GET and HEAD\n", 18);
+		return;
+	}
 	if (http_path_is(path, "/metrics"))
 		http_render(req, hp, metrics_prom,
 		    "text/plain; version=0.0.4; charset=utf-8");
@@ -254,7 +288,11 @@ http_open(struct server *srv, const char *spec, char **cause)
 	hp->addr = xstrdup(spec);
 	if ((hp->h = evhttp_new(server_base(srv))) == NULL)
 		goto fail;
-	evhttp_set_allowed_methods(hp->h, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+	/* Every method reaches us, so that others get 405 with Allow. */
+	evhttp_set_allowed_methods(hp->h, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
+	    EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+	    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT |
+	    EVHTTP_REQ_PATCH);
 	evhttp_set_timeout(hp->h, HTTP_TIMEOUT_S);
 	evhttp_set_max_headers_size(hp->h, HTTP_MAX_HEADERS);
 	evhttp_set_max_body_size(hp->h, HTTP_MAX_BODY);

@@ -52,9 +52,10 @@ static void
 test_metrics_bounds_are_the_ones_metrics_names(void **state)
 {
 	(void)state;
-	/* The text bounds of /metrics ("0.00001" ... "10") assume these. */
-	assert_int_equal(COUNTER_HIST_N, 20);
-	assert_int_equal(counter_hist_bounds_us[0], 10);
+	/* The text bounds of /metrics ("0", "0.00001" ... "10"). */
+	assert_int_equal(COUNTER_HIST_N, 21);
+	assert_int_equal(counter_hist_bounds_us[0], 0);
+	assert_int_equal(counter_hist_bounds_us[1], 10);
 	assert_int_equal(counter_hist_bounds_us[COUNTER_HIST_N - 2],
 	    10000000);
 }
@@ -66,16 +67,18 @@ test_metrics_observe_puts_a_bound_in_its_own_bucket(void **state)
 
 	(void)state;
 	memset(&h, 0, sizeof h);
-	counter_observe(&h, -5);	/* clamped to 0 */
+	counter_observe(&h, -5);	/* clamped to 0: le 0 */
+	counter_observe(&h, 0);		/* answered in its pass: le 0 */
 	counter_observe(&h, 10);	/* le 10 */
 	counter_observe(&h, 11);	/* le 25 */
 	counter_observe(&h, 10000000);	/* le 10 s */
 	counter_observe(&h, 10000001);	/* +Inf */
 	assert_int_equal(h.bucket[0], 2);
 	assert_int_equal(h.bucket[1], 1);
+	assert_int_equal(h.bucket[2], 1);
 	assert_int_equal(h.bucket[COUNTER_HIST_N - 2], 1);
 	assert_int_equal(h.bucket[COUNTER_HIST_N - 1], 1);
-	assert_int_equal(h.count, 5);
+	assert_int_equal(h.count, 6);
 	assert_int_equal(h.sum_us, 10 + 11 + 10000000 + 10000001);
 }
 
@@ -103,7 +106,21 @@ test_metrics_quantile_all_in_the_first_bucket(void **state)
 	assert_near(metrics_hist_quantile(&h, 0.5), 5e-6, EPS);
 	assert_near(metrics_hist_quantile(&h, 0.25), 2.5e-6, EPS);
 	/* the last rank is the bucket's bound */
-	assert_near(metrics_hist_quantile(&h, 1.0), bound_s(0), EPS);
+	assert_near(metrics_hist_quantile(&h, 1.0), bound_s(1), EPS);
+}
+
+/* Answered in the pass that read them: every quantile is exactly 0. */
+static void
+test_metrics_quantile_all_zero_is_zero(void **state)
+{
+	struct counter_hist	h;
+
+	(void)state;
+	memset(&h, 0, sizeof h);
+	observe(&h, 0, 50);
+	assert_true(metrics_hist_quantile(&h, 0.5) == 0.0);
+	assert_true(metrics_hist_quantile(&h, 0.99) == 0.0);
+	assert_true(metrics_hist_quantile(&h, 1.0) == 0.0);
 }
 
 static void
@@ -152,8 +169,8 @@ test_metrics_quantile_tail_in_inf_only_for_the_top_ranks(void **state)
 	memset(&h, 0, sizeof h);
 	observe(&h, 1, 99);
 	observe(&h, 20 * 1000000, 1);
-	/* rank 99 of 100: still the first bucket, at its bound */
-	assert_near(metrics_hist_quantile(&h, 0.99), bound_s(0), EPS);
+	/* rank 99 of 100: still the (0, 10 us] bucket, at its bound */
+	assert_near(metrics_hist_quantile(&h, 0.99), bound_s(1), EPS);
 	/* rank 100: the one in +Inf */
 	assert_near(metrics_hist_quantile(&h, 1.0),
 	    bound_s(COUNTER_HIST_N - 2), EPS);
@@ -170,6 +187,7 @@ main(void)
 		cmocka_unit_test(
 		    test_metrics_quantile_of_an_empty_histogram_is_zero),
 		cmocka_unit_test(test_metrics_quantile_all_in_the_first_bucket),
+		cmocka_unit_test(test_metrics_quantile_all_zero_is_zero),
 		cmocka_unit_test(test_metrics_quantile_spread_over_buckets),
 		cmocka_unit_test(
 		    test_metrics_quantile_in_inf_is_the_largest_bound),
