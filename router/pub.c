@@ -25,6 +25,7 @@
 #define PUB_POOL_MAX	1024	/* free tickets kept */
 
 #define PUB_AGENT	"callosumd"
+#define PUB_BFRAME	"bframe"
 
 struct pub_ticket {
 	struct pub_ticket	*next;		/* free list */
@@ -194,14 +195,26 @@ pub_cross(const struct wire_msg *f)
 	    memcmp(f->from.ptr, f->to.ptr, f->to.len) != 0);
 }
 
+/*
+ * A bframe with a pattern is an input of the synthesizer, which must be
+ * rebuilt from the log alone: it is logged wherever it goes (ADR 0021).
+ */
+static bool
+pub_bframe(const struct wire_msg *f)
+{
+	return (f->pattern.len > 0 && f->kind.len == sizeof(PUB_BFRAME) - 1 &&
+	    memcmp(f->kind.ptr, PUB_BFRAME, sizeof(PUB_BFRAME) - 1) == 0);
+}
+
 enum pub_status
 pub_publish(struct server *srv, struct tract *t, struct wire_msg *f,
-    struct pub_result *res)
+    bool log, struct pub_result *res)
 {
 	enum pub_status	 st = PUB_DONE;
 	struct msg	*m;
 	struct eid	 eid;
 	size_t		 limit;
+	bool		 cross;
 
 	res->stored = ES_STORED_NONE;
 	res->ticket = NULL;
@@ -223,9 +236,12 @@ pub_publish(struct server *srv, struct tract *t, struct wire_msg *f,
 	f->eid.ptr = res->eid;
 	f->eid.len = (uint32_t)eid_next_str(server_eids(srv),
 	    (uint64_t)(f->ts_us / 1000), &eid, res->eid);
-	if (pub_cross(f)) {
+	cross = pub_cross(f);
+	if (cross || log || pub_bframe(f)) {
 		if ((st = pub_log(srv, f, &eid, res)) == PUB_REFUSED)
 			return (st);
+	}
+	if (cross) {
 		counter_inc(COUNTER_CROSS_TRACT);
 		tract_note_cross(t, f->from.ptr, f->from.len);
 	}
@@ -245,7 +261,7 @@ pub_str(const char *s, size_t len)
 
 enum pub_status
 pub_system(struct server *srv, const char *tract, const char *kind,
-    const void *body, size_t len)
+    const char *pattern, const void *body, size_t len, bool log)
 {
 	static const struct wire_str	 none = { NULL, 0 };
 	struct pub_result		 res;
@@ -268,9 +284,9 @@ pub_system(struct server *srv, const char *tract, const char *kind,
 	f.model = pub_str("", 0);
 	f.body = pub_str(body, len);
 	f.body_is_str = false;
-	f.pattern = none;
+	f.pattern = pattern != NULL ? pub_str(pattern, strlen(pattern)) : none;
 	f.hdr = none;
-	if ((st = pub_publish(srv, t, &f, &res)) == PUB_PENDING)
+	if ((st = pub_publish(srv, t, &f, log, &res)) == PUB_PENDING)
 		pub_ticket_bind(res.ticket, NULL, 0, false, 0, 0);
 	return (st);
 }

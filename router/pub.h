@@ -37,11 +37,13 @@ struct pub_result {
 };
 
 /*
- * Publishes *f (borrowed; its eid and ts are set here) into t. On
- * PUB_PENDING the caller binds res->ticket before it returns to the loop.
+ * Publishes *f (borrowed; its eid and ts are set here) into t. It is
+ * logged when it is cross-tract, a bframe with a pattern, or log is set.
+ * On PUB_PENDING the caller binds res->ticket before it returns to the
+ * loop.
  */
 enum pub_status	 pub_publish(struct server *, struct tract *,
-		    struct wire_msg *f, struct pub_result *res);
+		    struct wire_msg *f, bool log, struct pub_result *res);
 /*
  * Who hears the outcome of a pending publish: c (referenced until then)
  * gets its held reply seq filled, ack or err. c NULL: nobody. start_us:
@@ -51,11 +53,12 @@ void		 pub_ticket_bind(struct pub_ticket *, struct conn *c,
 		    uint64_t seq, bool has_id, uint64_t id, int64_t start_us);
 /*
  * The router's own message on tract (a reserved one, created at start):
- * kind and body (bin) as given, sent by agent "callosumd". Returns the
- * status of pub_publish.
+ * kind, pattern (NULL: none) and body (bin) as given, sent by agent
+ * "callosumd", logged when log is set. Returns the status of pub_publish.
  */
 enum pub_status	 pub_system(struct server *, const char *tract,
-		    const char *kind, const void *body, size_t len);
+		    const char *kind, const char *pattern, const void *body,
+		    size_t len, bool log);
 /* Frees the ticket pool (at exit, so that leak checks see nothing). */
 void		 pub_pool_drain(void);
 

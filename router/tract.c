@@ -300,8 +300,8 @@ tract_announce(struct tract *t, const struct breaker_transition *tr)
 	wire_pack_cstr(&pk, "failures");
 	msgpack_pack_uint32(&pk, tr->failures);
 	if (sb.data != NULL)
-		(void)pub_system(t->reg->srv, "$sys", "breaker", sb.data,
-		    sb.size);
+		(void)pub_system(t->reg->srv, "$sys", "breaker", NULL, sb.data,
+		    sb.size, false);
 	msgpack_sbuffer_destroy(&sb);
 }
 

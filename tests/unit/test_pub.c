@@ -534,7 +534,8 @@ test_pub_system_reaches_a_sys_subscriber(void **state)
 	    (uint64_t)1, "credit", (uint64_t)10, "id", (uint64_t)2);
 	spin(f);
 	expect(s, "ack", 2, NULL);
-	assert_int_equal(pub_system(&f->srv, "$sys", "breaker", "\x80", 1),
+	assert_int_equal(pub_system(&f->srv, "$sys", "breaker", NULL, "\x80", 1,
+	    false),
 	    PUB_DONE);
 	spin(f);
 	expect(s, "msg", 0, &m);
@@ -542,7 +543,7 @@ test_pub_system_reaches_a_sys_subscriber(void **state)
 	assert_true(str_is(get(&m, "kind"), "breaker"));
 	assert_true(str_is(get(&m, "from"), "$sys"));
 	assert_int_equal(fk.napp, 0);	/* same tract: not logged */
-	assert_int_equal(pub_system(&f->srv, "$nope", "x", "", 0),
+	assert_int_equal(pub_system(&f->srv, "$nope", "x", NULL, "", 0, false),
 	    PUB_REFUSED);
 	peer_free(s);
 }
