@@ -52,7 +52,10 @@ struct config {
 	unsigned	 redis_timeout_ms;	/* 500 */
 	uint64_t	 memlog_max_events;	/* 1000000 */
 	uint64_t	 memlog_max_bytes;	/* 256 MiB of event bodies */
+	unsigned	 synth_enabled;		/* 1; 0: no synthesizer */
 	unsigned	 synth_window;		/* 100 */
+	unsigned	 synth_max_pairs;	/* 1024 tract pairs */
+	unsigned	 synth_max_patterns;	/* 10000 bframe patterns */
 	double		 balance_threshold;	/* 0.7 */
 	unsigned	 promote_occurrences;	/* 3 */
 	unsigned	 promote_sessions;	/* 2 */
