@@ -23,16 +23,21 @@
 
 #include "eventstore/eventstore.h"
 #include "router/clock.h"
+#include "router/config.h"
 #include "router/conn.h"
 #include "router/counter.h"
 #include "router/lib/htab.h"
 #include "router/lib/prom.h"
 #include "router/metrics.h"
+#include "router/promote.h"
 #include "router/server.h"
 #include "router/sub.h"
 #include "router/tract.h"
 #include "router/xmalloc.h"
+#include "synth/synth.h"
 
+/* Patterns listed, the most occurrences first. */
+#define METRICS_TOP_PATTERNS	10
 /* Slow subscribers listed, the largest pending queues first. */
 #define METRICS_SLOW_MAX	10
 /* /proc is read at most this often (the stats op is open to clients). */
@@ -319,6 +324,13 @@ metrics_pack_es_events(msgpack_packer *pk, struct metrics_ctx *ctx,
 	msgpack_pack_uint64(pk, ctx->es.stored_redis);
 }
 
+static bool
+metrics_same(struct synth_bytes a, struct synth_bytes b)
+{
+	return (a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr,
+	    a.len) == 0));
+}
+
 /* A cross-tract pair: from -> to, n messages. */
 struct metrics_pair {
 	const char	*from;
@@ -465,6 +477,151 @@ metrics_pack_slow(msgpack_packer *pk, struct metrics_ctx *ctx,
 		metrics_pack_sub(pk, top[i]);
 }
 
+/* The synthesizer's figures: nil while it is off. */
+
+/* Its stats, or false (nil packed) when it is off. */
+static bool
+metrics_synth(msgpack_packer *pk, struct metrics_ctx *ctx,
+    struct synth_stats *st)
+{
+	const struct synth	*sy = promote_synth(server_promote(ctx->srv));
+
+	if (sy == NULL) {
+		msgpack_pack_nil(pk);
+		return (false);
+	}
+	synth_get_stats(sy, st);
+	return (true);
+}
+
+static void
+metrics_pack_synth_state(msgpack_packer *pk, struct metrics_ctx *ctx,
+    const struct metrics_row *r)
+{
+	(void)r;
+	wire_pack_cstr(pk, promote_state_name(promote_state(
+	    server_promote(ctx->srv))));
+}
+
+static void
+metrics_pack_synth_u64(msgpack_packer *pk, struct metrics_ctx *ctx,
+    const struct metrics_row *r)
+{
+	struct synth_stats	st;
+	uint64_t		v;
+
+	if (!metrics_synth(pk, ctx, &st))
+		return;
+	memcpy(&v, (const char *)&st + r->es_off, sizeof(v));
+	msgpack_pack_uint64(pk, v);
+}
+
+static void
+metrics_pack_emergence(msgpack_packer *pk, struct metrics_ctx *ctx,
+    const struct metrics_row *r)
+{
+	struct synth_stats	st;
+
+	(void)r;
+	if (metrics_synth(pk, ctx, &st))
+		msgpack_pack_double(pk, st.emergence);
+}
+
+static void
+metrics_pack_emergence_ts(msgpack_packer *pk, struct metrics_ctx *ctx,
+    const struct metrics_row *r)
+{
+	struct synth_stats	st;
+
+	(void)r;
+	if (metrics_synth(pk, ctx, &st))
+		msgpack_pack_double(pk, (double)st.last_emergence_ts / 1e6);
+}
+
+/* {a: {b: balance}}: pairs come in byte order of (a, b), so runs of a. */
+static void
+metrics_pack_balance(msgpack_packer *pk, struct metrics_ctx *ctx,
+    const struct metrics_row *r)
+{
+	const struct synth	*sy = promote_synth(server_promote(ctx->srv));
+	struct synth_pair_view	*v;
+	size_t			 n, i, j, groups = 0, max;
+
+	(void)r;
+	if (sy == NULL) {
+		msgpack_pack_nil(pk);
+		return;
+	}
+	max = ctx->nlist < server_config(ctx->srv)->synth_max_pairs ?
+	    ctx->nlist : server_config(ctx->srv)->synth_max_pairs;
+	v = xcalloc(max == 0 ? 1 : max, sizeof(*v));
+	n = synth_pairs(sy, v, max);
+	for (i = 0; i < n; i++)
+		groups += i == 0 || !metrics_same(v[i - 1].a, v[i].a);
+	msgpack_pack_map(pk, groups);
+	for (i = 0; i < n; i = j) {
+		for (j = i + 1; j < n && metrics_same(v[i].a, v[j].a);)
+			j++;
+		wire_pack_str(pk, v[i].a.ptr, v[i].a.len);
+		msgpack_pack_map(pk, j - i);
+		for (; i < j; i++) {
+			wire_pack_str(pk, v[i].b.ptr, v[i].b.len);
+			msgpack_pack_double(pk, v[i].balance);
+		}
+	}
+	free(v);
+}
+
+static void
+metrics_pack_pattern(msgpack_packer *pk, const struct synth_pattern_view *v)
+{
+	char	eid[EID_STR_MAX];
+	struct eid e;
+
+	msgpack_pack_map(pk, 7);
+	wire_pack_cstr(pk, "pattern");
+	wire_pack_str(pk, v->pattern.ptr, v->pattern.len);
+	wire_pack_cstr(pk, "occurrences");
+	msgpack_pack_uint64(pk, v->occurrences);
+	wire_pack_cstr(pk, "sessions");
+	msgpack_pack_uint32(pk, v->nsessions);
+	wire_pack_cstr(pk, "models");
+	msgpack_pack_uint32(pk, v->nmodels);
+	wire_pack_cstr(pk, "promoted");
+	v->promoted ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+	e.ms = v->first_eid.ms;
+	e.seq = v->first_eid.seq;
+	eid_format(&e, eid);
+	wire_pack_cstr(pk, "first_eid");
+	wire_pack_cstr(pk, eid);
+	e.ms = v->last_eid.ms;
+	e.seq = v->last_eid.seq;
+	eid_format(&e, eid);
+	wire_pack_cstr(pk, "last_eid");
+	wire_pack_cstr(pk, eid);
+}
+
+/* The patterns with the most occurrences (a list: not in /metrics). */
+static void
+metrics_pack_top_patterns(msgpack_packer *pk, struct metrics_ctx *ctx,
+    const struct metrics_row *r)
+{
+	const struct synth	*sy = promote_synth(server_promote(ctx->srv));
+	struct synth_pattern_view v[METRICS_TOP_PATTERNS];
+	size_t			 n, i;
+
+	(void)r;
+	if (sy == NULL) {
+		msgpack_pack_nil(pk);
+		return;
+	}
+	n = synth_top_patterns(sy, v, ctx->nlist < METRICS_TOP_PATTERNS ?
+	    ctx->nlist : METRICS_TOP_PATTERNS);
+	msgpack_pack_array(pk, n);
+	for (i = 0; i < n; i++)
+		metrics_pack_pattern(pk, &v[i]);
+}
+
 /* Per-tract figures. */
 
 static uint64_t
@@ -534,6 +691,9 @@ static const char *const metrics_breaker_states[] = {
 static const char *const metrics_es_states[] = {
 	"direct", "fallback", "resync"	/* enum es_state */
 };
+static const char *const metrics_synth_states[] = {
+	"off", "rebuilding", "behind", "live"	/* enum promote_state */
+};
 
 #define METRICS_META(n, t, h, ...)					\
 	.meta = { .name = (n), .type = (t), .help = (h), __VA_ARGS__ }
@@ -551,6 +711,11 @@ static const char *const metrics_es_states[] = {
 	  .pack = metrics_pack_tract, .tract = (fn) }
 #define METRICS_FN(n, t, fn, h, ...)					\
 	{ METRICS_META(n, t, h, __VA_ARGS__), .pack = (fn) }
+/* A uint64 of struct synth_stats (es_off reused as its offset). */
+#define METRICS_SYNTH(n, t, f, h)					\
+	{ METRICS_META(n, t, h, .nlabels = 0),				\
+	  .pack = metrics_pack_synth_u64,				\
+	  .es_off = offsetof(struct synth_stats, f) }
 #define METRICS_HIST(n, hp, h)						\
 	{ METRICS_META(n, PROM_HISTOGRAM, h, .nlabels = 0),		\
 	  .pack = metrics_pack_hist, .hist = (hp) }
@@ -658,6 +823,43 @@ static const struct metrics_row metrics_rows[] = {
 	/* Not in /metrics: a list, not a figure (PROM_INFO with no label). */
 	METRICS_FN("callosum_slow_subscribers", PROM_INFO,
 	    metrics_pack_slow, "", .nlabels = 0),
+	METRICS_FN("callosum_synth_state", PROM_STATE,
+	    metrics_pack_synth_state,
+	    "The synthesizer: off, rebuilding, behind (the log unreadable), "
+	    "live.", .nlabels = 0, .states = metrics_synth_states,
+	    .nstates = 4),
+	METRICS_FN("callosum_dialogue_balance", PROM_GAUGE,
+	    metrics_pack_balance,
+	    "min(a,b)/max(a,b) of a tract pair's last synth_window messages.",
+	    METRICS_L2("a", "b")),
+	METRICS_SYNTH("callosum_balanced_dialogue_events_total", PROM_COUNTER,
+	    balanced_events, "Balanced-dialogue events (ADR 0021)."),
+	METRICS_FN("callosum_emergence_score", PROM_GAUGE,
+	    metrics_pack_emergence,
+	    "Balanced dialogue sustained across agents, sessions, models "
+	    "(0..1, ADR 0021).", .nlabels = 0),
+	METRICS_FN("callosum_last_emergence_ts", PROM_GAUGE,
+	    metrics_pack_emergence_ts,
+	    "Unix time of the last balanced-dialogue event (0: none).",
+	    .nlabels = 0),
+	METRICS_SYNTH("callosum_bframe_candidates_total", PROM_COUNTER,
+	    candidates_total,
+	    "bframe patterns promoted to candidates."),
+	METRICS_SYNTH("callosum_synth_events_total", PROM_COUNTER,
+	    events_fed,
+	    "Logged events the synthesizer has read."),
+	METRICS_SYNTH("callosum_synth_patterns", PROM_GAUGE,
+	    npatterns,
+	    "bframe patterns tracked, not yet promoted."),
+	METRICS_SYNTH("callosum_synth_pairs_dropped_total", PROM_COUNTER,
+	    pairs_dropped,
+	    "Cross-tract events of pairs beyond synth_max_pairs."),
+	METRICS_SYNTH("callosum_synth_patterns_evicted_total", PROM_COUNTER,
+	    patterns_evicted, "Patterns forgotten for synth_max_patterns."),
+	METRICS_SYNTH("callosum_synth_patterns_refused_total", PROM_COUNTER,
+	    patterns_refused, "bframe patterns longer than 128 bytes."),
+	METRICS_FN("callosum_top_patterns", PROM_INFO,
+	    metrics_pack_top_patterns, "", .nlabels = 0),
 };
 #define METRICS_NROWS	(sizeof(metrics_rows) / sizeof(metrics_rows[0]))
 

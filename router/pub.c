@@ -17,6 +17,7 @@
 #include "router/counter.h"
 #include "router/conn.h"
 #include "router/msg.h"
+#include "router/promote.h"
 #include "router/pub.h"
 #include "router/server.h"
 #include "router/tract.h"
@@ -171,6 +172,9 @@ pub_log(struct server *srv, const struct wire_msg *f, const struct eid *eid,
 
 	pub_event(f, eid, &ev);
 	rc = es_append(server_es(srv), &ev, pub_settled, tk, &res->stored);
+	/* In the log (settled or on its way): the synthesizer's input. */
+	if (rc != -1)
+		promote_feed(server_promote(srv), &ev);
 	if (rc == ES_PENDING) {
 		/* The callback comes later, from the loop: take it now. */
 		pub_ticket_take(tk);

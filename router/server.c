@@ -22,6 +22,7 @@
 #include "router/http.h"
 #include "router/log.h"
 #include "router/metrics.h"
+#include "router/promote.h"
 #include "router/op.h"
 #include "router/server.h"
 #include "router/tract.h"
@@ -94,6 +95,9 @@ server_es_state_cb(void *arg, enum es_state state, const char *why)
 		es_last_eid(srv->es, &last);
 		eid_gen_raise(&srv->eids, &last);
 	}
+	/* A link is up: a synthesizer rebuild that could not read goes on. */
+	if (state != ES_STATE_FALLBACK)
+		promote_log_up(srv->promote);
 }
 
 static int
@@ -403,6 +407,9 @@ server_init(struct server *srv, const struct config *cfg,
 	if (cfg->http != NULL &&
 	    (srv->http = http_open(srv, cfg->http, cause)) == NULL)
 		return (-1);
+	/* The synthesizer reads the log before anyone can add to it. */
+	srv->promote = promote_new(srv);
+	promote_wait_rebuilt(srv->promote);
 	if (server_listen(srv, cause) == -1)
 		return (-1);
 	log_info("server", "listening", "socket=%s log=%s tracts=%zu", cfg->socket,
@@ -701,9 +708,11 @@ server_free(struct server *srv)
 		evconnlistener_free(srv->listener);
 	srv->listener = NULL;
 	server_unlink(srv);
-	/* Pending appends are called back here; their conns are gone. */
+	/* Pending appends and reads are called back here. */
 	if (srv->es != NULL)
 		es_close(srv->es);
+	promote_free(srv->promote);
+	srv->promote = NULL;
 	http_close(srv->http);
 	srv->http = NULL;
 	tract_reg_free(srv->tracts);

@@ -23,6 +23,7 @@ struct event;
 struct event_base;
 struct evconnlistener;
 struct http;
+struct promote;
 struct tract_reg;
 
 TAILQ_HEAD(server_conns, conn);
@@ -35,6 +36,7 @@ struct server {
 	bool			 accept_paused;
 	struct es		*es;
 	struct http		*http;		/* --http, or NULL */
+	struct promote		*promote;	/* the synthesizer, or NULL */
 	int			 es_state;	/* the last reported */
 	struct tract_reg	*tracts;
 	struct server_conns	 conns;		/* via conn->entry: ours */
@@ -105,6 +107,12 @@ static inline bool
 server_draining(const struct server *srv)
 {
 	return (srv->draining != 0);
+}
+
+static inline struct promote *
+server_promote(const struct server *srv)
+{
+	return (srv->promote);
 }
 
 static inline unsigned

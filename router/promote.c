@@ -1,0 +1,550 @@
+/*
+ * promote: see promote.h.
+ *
+ * A promotion found while feeding live is queued and published from the
+ * loop (publishing logs an event, which feeds the synth: never from inside
+ * synth_feed). A promotion found while rebuilding is held as unmatched:
+ * the log shows whether the router published it before it stopped (its
+ * candidate record follows the event that promoted it). What is still
+ * unmatched when the rebuild reaches the end of the log was never
+ * published, and is published then: a promotion is published once, even
+ * across a crash between the promoting event and its record.
+ *
+ * Only the router's own candidate records (on $candidates, where clients
+ * cannot publish) tell the synth a pattern was promoted.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+
+#include <event2/event.h>
+
+#include "eventstore/eventstore.h"
+#include "router/clock.h"
+#include "router/config.h"
+#include "router/lib/wire.h"
+#include "router/log.h"
+#include "router/promote.h"
+#include "router/pub.h"
+#include "router/server.h"
+#include "router/xmalloc.h"
+#include "synth/synth.h"
+
+#define PROMOTE_PAGE		1024	/* events per read while rebuilding */
+#define PROMOTE_PAGES_PER_PASS	16	/* then yield to the loop */
+#define PROMOTE_RETRY_MS	100	/* behind: read again after */
+/* At start, how long a log that cannot be read yet is waited for. */
+#define PROMOTE_START_WAIT_MS	2000
+#define PROMOTE_TRACT		"$candidates"
+#define PROMOTE_KIND		"candidate"
+
+struct promote_cand {
+	TAILQ_ENTRY(promote_cand) entry;
+	char		*pattern;
+	uint64_t	 occurrences;
+	char		**sessions;
+	size_t		 nsessions;
+	char		**models;
+	size_t		 nmodels;
+	struct eid	 first;
+	struct eid	 last;
+};
+TAILQ_HEAD(promote_cands, promote_cand);
+
+struct promote {
+	struct server		*srv;
+	struct synth		*synth;
+	enum promote_state	 state;
+	struct promote_cands	 ready;		/* to publish from the loop */
+	struct promote_cands	 unmatched;	/* rebuilt, not yet seen logged */
+	struct event		*publish_ev;
+	struct event		*read_ev;	/* a rebuild continues */
+	struct event		*retry_ev;	/* behind: try again */
+	struct eid		 next;		/* rebuilding: read from here */
+	struct es_event		*page[PROMOTE_PAGE];
+	bool			 reading;	/* a read is out */
+	uint64_t		 rebuilt;	/* events fed by rebuilding */
+	int64_t			 started_us;
+	uint64_t		 published;
+	bool			 waiting_start;	/* promote_wait_rebuilt runs */
+};
+
+static const char *const promote_state_names[] = {
+	[PROMOTE_OFF] = "off",
+	[PROMOTE_REBUILDING] = "rebuilding",
+	[PROMOTE_BEHIND] = "behind",
+	[PROMOTE_LIVE] = "live",
+};
+
+static void	promote_read(struct promote *);
+
+static bool
+promote_bytes_is(struct es_bytes b, const char *s)
+{
+	return (b.len == strlen(s) && memcmp(b.ptr, s, b.len) == 0);
+}
+
+/* The router's own record of a promotion. */
+static bool
+promote_is_record(const struct es_event *ev)
+{
+	return (promote_bytes_is(ev->kind, PROMOTE_KIND) &&
+	    promote_bytes_is(ev->to, PROMOTE_TRACT) && ev->pattern.len > 0);
+}
+
+static struct synth_bytes
+promote_sb(struct es_bytes b)
+{
+	struct synth_bytes	s = { b.ptr, b.len };
+
+	return (s);
+}
+
+/* The synth's view of ev; a "candidate" not on $candidates is not one. */
+static void
+promote_view(const struct es_event *ev, struct synth_event *se)
+{
+	static const struct synth_bytes	none = { NULL, 0 };
+
+	se->eid.ms = ev->eid.ms;
+	se->eid.seq = ev->eid.seq;
+	se->ts_us = ev->ts_us;
+	se->from = promote_sb(ev->from);
+	se->to = promote_sb(ev->to);
+	se->kind = promote_sb(ev->kind);
+	if (promote_bytes_is(ev->kind, PROMOTE_KIND) && !promote_is_record(ev))
+		se->kind = none;
+	se->agent = promote_sb(ev->agent);
+	se->session = promote_sb(ev->session);
+	se->model = promote_sb(ev->model);
+	se->pattern = promote_sb(ev->pattern);
+}
+
+static char **
+promote_strs(const struct synth_bytes *v, size_t n)
+{
+	char	**out = xcalloc(n == 0 ? 1 : n, sizeof(*out));
+	size_t	  i;
+
+	for (i = 0; i < n; i++)
+		out[i] = xstrndup(v[i].ptr != NULL ? v[i].ptr : "", v[i].len);
+	return (out);
+}
+
+static struct promote_cand *
+promote_cand_new(const struct synth_candidate *sc)
+{
+	struct promote_cand	*pc = xcalloc(1, sizeof(*pc));
+
+	pc->pattern = xstrndup(sc->pattern.ptr, sc->pattern.len);
+	pc->occurrences = sc->occurrences;
+	pc->sessions = promote_strs(sc->sessions, sc->nsessions);
+	pc->nsessions = sc->nsessions;
+	pc->models = promote_strs(sc->models, sc->nmodels);
+	pc->nmodels = sc->nmodels;
+	pc->first.ms = sc->first_eid.ms;
+	pc->first.seq = sc->first_eid.seq;
+	pc->last.ms = sc->last_eid.ms;
+	pc->last.seq = sc->last_eid.seq;
+	return (pc);
+}
+
+static void
+promote_cand_free(struct promote_cand *pc)
+{
+	size_t	i;
+
+	for (i = 0; i < pc->nsessions; i++)
+		free(pc->sessions[i]);
+	for (i = 0; i < pc->nmodels; i++)
+		free(pc->models[i]);
+	free(pc->sessions);
+	free(pc->models);
+	free(pc->pattern);
+	free(pc);
+}
+
+static void
+promote_cands_free(struct promote_cands *q)
+{
+	struct promote_cand	*pc;
+
+	while ((pc = TAILQ_FIRST(q)) != NULL) {
+		TAILQ_REMOVE(q, pc, entry);
+		promote_cand_free(pc);
+	}
+}
+
+/* Live: publish it from the loop, after the event being logged now. */
+static void
+promote_found_live(void *arg, const struct synth_candidate *sc)
+{
+	struct promote		*p = arg;
+	struct promote_cand	*pc = promote_cand_new(sc);
+
+	/* Not the call in the macro: it names its element more than once. */
+	TAILQ_INSERT_TAIL(&p->ready, pc, entry);
+	event_active(p->publish_ev, EV_TIMEOUT, 0);
+}
+
+/* Rebuilding: published only if the log has no record of it. */
+static void
+promote_found_rebuilding(void *arg, const struct synth_candidate *sc)
+{
+	struct promote		*p = arg;
+	struct promote_cand	*pc = promote_cand_new(sc);
+
+	TAILQ_INSERT_TAIL(&p->unmatched, pc, entry);
+}
+
+/* The record of pattern was read: it was published before. */
+static void
+promote_matched(struct promote *p, struct es_bytes pattern)
+{
+	struct promote_cand	*pc, *next;
+
+	for (pc = TAILQ_FIRST(&p->unmatched); pc != NULL; pc = next) {
+		next = TAILQ_NEXT(pc, entry);
+		if (strlen(pc->pattern) == pattern.len &&
+		    memcmp(pc->pattern, pattern.ptr, pattern.len) == 0) {
+			TAILQ_REMOVE(&p->unmatched, pc, entry);
+			promote_cand_free(pc);
+		}
+	}
+}
+
+static void
+promote_feed_one(struct promote *p, const struct es_event *ev,
+    synth_promote_fn *fn)
+{
+	struct synth_event	se;
+
+	promote_view(ev, &se);
+	/* The router's allocation policy: out of memory is a sizing bug. */
+	xcheck(synth_feed(p->synth, &se, fn, p), 0);
+}
+
+void
+promote_feed(struct promote *p, const struct es_event *ev)
+{
+	if (p == NULL || p->state != PROMOTE_LIVE)
+		return;		/* a rebuild reads it from the log later */
+	promote_feed_one(p, ev, promote_found_live);
+}
+
+/* The body of a candidate msg: what promoted it. */
+static void
+promote_body(const struct promote_cand *pc, msgpack_sbuffer *sb)
+{
+	msgpack_packer	pk;
+	char		eid[EID_STR_MAX];
+	size_t		i;
+
+	msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 5);
+	wire_pack_cstr(&pk, "occurrences");
+	msgpack_pack_uint64(&pk, pc->occurrences);
+	wire_pack_cstr(&pk, "sessions");
+	msgpack_pack_array(&pk, pc->nsessions);
+	for (i = 0; i < pc->nsessions; i++)
+		wire_pack_cstr(&pk, pc->sessions[i]);
+	wire_pack_cstr(&pk, "models");
+	msgpack_pack_array(&pk, pc->nmodels);
+	for (i = 0; i < pc->nmodels; i++)
+		wire_pack_cstr(&pk, pc->models[i]);
+	wire_pack_cstr(&pk, "first_eid");
+	eid_format(&pc->first, eid);
+	wire_pack_cstr(&pk, eid);
+	wire_pack_cstr(&pk, "last_eid");
+	eid_format(&pc->last, eid);
+	wire_pack_cstr(&pk, eid);
+}
+
+static void
+promote_publish(struct promote *p, struct promote_cand *pc)
+{
+	msgpack_sbuffer	sb;
+	enum pub_status	st;
+
+	msgpack_sbuffer_init(&sb);
+	promote_body(pc, &sb);
+	xcheck(sb.data == NULL ? -1 : 0, sb.size);
+	st = pub_system(p->srv, PROMOTE_TRACT, PROMOTE_KIND, pc->pattern,
+	    sb.data, sb.size, true);
+	msgpack_sbuffer_destroy(&sb);
+	if (st == PUB_REFUSED) {
+		log_error("synth", "promote_refused", "pattern=%s",
+		    pc->pattern);
+		return;
+	}
+	p->published++;
+	log_info("synth", "promoted", "pattern=%s occurrences=%llu "
+	    "sessions=%zu models=%zu", pc->pattern,
+	    (unsigned long long)pc->occurrences, pc->nsessions, pc->nmodels);
+}
+
+static void
+promote_publish_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct promote		*p = arg;
+	struct promote_cand	*pc;
+
+	(void)fd;
+	(void)what;
+	clock_read();
+	while ((pc = TAILQ_FIRST(&p->ready)) != NULL) {
+		TAILQ_REMOVE(&p->ready, pc, entry);
+		promote_publish(p, pc);
+		promote_cand_free(pc);
+	}
+}
+
+/* The log's end is reached: live from now on. */
+static void
+promote_caught_up(struct promote *p)
+{
+	struct promote_cand	*pc;
+
+	p->state = PROMOTE_LIVE;
+	log_info("synth", "rebuilt", "events=%llu ms=%lld unpublished=%s",
+	    (unsigned long long)p->rebuilt,
+	    (long long)((clock_mono_now_us() - p->started_us) / 1000),
+	    TAILQ_EMPTY(&p->unmatched) ? "0" : "some");
+	while ((pc = TAILQ_FIRST(&p->unmatched)) != NULL) {
+		TAILQ_REMOVE(&p->unmatched, pc, entry);
+		TAILQ_INSERT_TAIL(&p->ready, pc, entry);
+	}
+	if (!TAILQ_EMPTY(&p->ready))
+		event_active(p->publish_ev, EV_TIMEOUT, 0);
+}
+
+/*
+ * The log cannot be read now (its link is not up yet, or Redis is away):
+ * try again soon. Live events are not fed meanwhile; the rebuild reads
+ * them from the log when it goes on, in order.
+ */
+static void
+promote_behind(struct promote *p)
+{
+	if (p->state != PROMOTE_BEHIND && !p->waiting_start)
+		log_warn("synth", "behind", "events=%llu why=\"the event log "
+		    "cannot be read; the rebuild goes on when it can\"",
+		    (unsigned long long)p->rebuilt);
+	p->state = PROMOTE_BEHIND;
+	clock_timer_ms(p->retry_ev, PROMOTE_RETRY_MS);
+}
+
+static void
+promote_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	promote_log_up(arg);
+}
+
+static struct eid
+promote_after(struct eid e)
+{
+	if (e.seq == UINT64_MAX) {
+		e.ms++;
+		e.seq = 0;
+	} else
+		e.seq++;
+	return (e);
+}
+
+/* Feeds a page; returns true when it was the last (the end is reached). */
+static bool
+promote_page(struct promote *p, struct es_event **evs,
+    const struct es_read_result *res)
+{
+	size_t	i;
+
+	for (i = 0; i < res->n; i++) {
+		if (promote_is_record(evs[i]))
+			promote_matched(p, evs[i]->pattern);
+		promote_feed_one(p, evs[i], promote_found_rebuilding);
+		es_event_unref(evs[i]);
+	}
+	p->rebuilt += res->n;
+	if (res->examined > 0)
+		p->next = promote_after(res->last);
+	if (res->examined < PROMOTE_PAGE) {
+		promote_caught_up(p);
+		return (true);
+	}
+	return (false);
+}
+
+static void
+promote_read_cb(void *arg, struct es_event **evs,
+    const struct es_read_result *res, int status)
+{
+	struct promote	*p = arg;
+
+	p->reading = false;
+	if (status != 0) {
+		if (!server_draining(p->srv))
+			promote_behind(p);
+		return;
+	}
+	clock_read();
+	if (!promote_page(p, evs, res))
+		promote_read(p);
+}
+
+static void
+promote_read_later_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	promote_read(arg);
+}
+
+/* Reads on from p->next; a few pages now, then from the loop. */
+static void
+promote_read(struct promote *p)
+{
+	struct es_read_result	res;
+	struct es_query		q;
+	unsigned		pages;
+	int			rc;
+
+	memset(&q, 0, sizeof(q));
+	q.to.ms = q.to.seq = UINT64_MAX;
+	q.max = PROMOTE_PAGE;
+	for (pages = 0; pages < PROMOTE_PAGES_PER_PASS; pages++) {
+		q.from = p->next;
+		rc = es_read(server_es(p->srv), &q, p->page, &res,
+		    promote_read_cb, p);
+		if (rc == ES_PENDING) {
+			p->reading = true;
+			return;
+		}
+		if (rc == -1) {
+			promote_behind(p);
+			return;
+		}
+		if (promote_page(p, p->page, &res))
+			return;
+	}
+	clock_later(p->read_ev);
+}
+
+static void
+promote_config(const struct config *cfg, struct synth_config *sc)
+{
+	synth_config_default(sc);
+	sc->window = cfg->synth_window;
+	sc->balance_threshold = cfg->balance_threshold;
+	sc->promote_occurrences = cfg->promote_occurrences;
+	sc->promote_sessions = cfg->promote_sessions;
+	sc->promote_models = cfg->promote_models;
+	sc->max_pairs = cfg->synth_max_pairs;
+	sc->max_patterns = cfg->synth_max_patterns;
+}
+
+struct promote *
+promote_new(struct server *srv)
+{
+	struct synth_config	 sc;
+	struct promote		*p;
+
+	if (!server_config(srv)->synth_enabled)
+		return (NULL);
+	p = xcalloc(1, sizeof(*p));
+	p->srv = srv;
+	TAILQ_INIT(&p->ready);
+	TAILQ_INIT(&p->unmatched);
+	promote_config(server_config(srv), &sc);
+	/* config.c bounds every key within synth_config_check's ranges. */
+	if ((p->synth = synth_new(&sc)) == NULL)
+		xcheck(-1, sizeof(struct synth_config));
+	p->publish_ev = event_new(server_base(srv), -1, 0, promote_publish_cb,
+	    p);
+	p->read_ev = event_new(server_base(srv), -1, 0, promote_read_later_cb,
+	    p);
+	p->retry_ev = evtimer_new(server_base(srv), promote_retry_cb, p);
+	if (p->publish_ev == NULL || p->read_ev == NULL || p->retry_ev == NULL)
+		xcheck(-1, 0);
+	p->state = PROMOTE_REBUILDING;
+	p->started_us = clock_mono_now_us();
+	promote_read(p);
+	return (p);
+}
+
+/*
+ * Before the socket exists. A log that is reachable but not readable yet
+ * (Redis' link comes up after es_open) is waited for a while; one in
+ * fallback is not: the router starts, and the rebuild goes on later.
+ */
+void
+promote_wait_rebuilt(struct promote *p)
+{
+	int64_t	deadline;
+
+	if (p == NULL)
+		return;
+	deadline = clock_mono_now_us() + PROMOTE_START_WAIT_MS * 1000;
+	p->waiting_start = true;
+	while (!server_draining(p->srv) && (p->state == PROMOTE_REBUILDING ||
+	    (p->state == PROMOTE_BEHIND &&
+	    es_get_state(server_es(p->srv)) != ES_STATE_FALLBACK &&
+	    clock_mono_now_us() < deadline)))
+		event_base_loop(server_base(p->srv), EVLOOP_ONCE);
+	p->waiting_start = false;
+	if (p->state == PROMOTE_BEHIND)
+		log_warn("synth", "behind", "events=%llu why=\"the event log "
+		    "cannot be read; the rebuild goes on when it can\"",
+		    (unsigned long long)p->rebuilt);
+}
+
+void
+promote_log_up(struct promote *p)
+{
+	if (p == NULL || p->state != PROMOTE_BEHIND || p->reading)
+		return;
+	p->state = PROMOTE_REBUILDING;
+	promote_read(p);
+}
+
+enum promote_state
+promote_state(const struct promote *p)
+{
+	return (p == NULL ? PROMOTE_OFF : p->state);
+}
+
+const char *
+promote_state_name(enum promote_state st)
+{
+	return (promote_state_names[st]);
+}
+
+const struct synth *
+promote_synth(const struct promote *p)
+{
+	return (p == NULL ? NULL : p->synth);
+}
+
+uint64_t
+promote_published(const struct promote *p)
+{
+	return (p == NULL ? 0 : p->published);
+}
+
+void
+promote_free(struct promote *p)
+{
+	if (p == NULL)
+		return;
+	promote_cands_free(&p->ready);
+	promote_cands_free(&p->unmatched);
+	if (p->publish_ev != NULL)
+		event_free(p->publish_ev);
+	if (p->read_ev != NULL)
+		event_free(p->read_ev);
+	if (p->retry_ev != NULL)
+		event_free(p->retry_ev);
+	synth_free(p->synth);
+	free(p);
+}
