@@ -90,6 +90,7 @@ struct balance {
 	double		 e;		/* emergence, in [0, 1] */
 	int64_t		 last_ts;
 	uint64_t	 pairs_dropped;
+	struct bal_pair	*last;		/* the pair of the last event: cache */
 };
 
 static int		 bal_key_cmp(const void *, const void *);
@@ -104,7 +105,8 @@ static uint32_t		 ctab_find(const struct bal_ctab *, uint64_t);
 static int		 ctab_reserve(struct bal_ctab *);
 static void		 ctab_inc(struct bal_ctab *, uint64_t);
 static void		 ctab_dec(struct bal_ctab *, uint64_t);
-static void		 bal_pop(struct bal_pair *);
+static void		 bal_replace(struct bal_pair *,
+			    const struct bal_slot *);
 static void		 bal_push(struct bal_pair *, const struct bal_slot *);
 static double		 bal_balance(const struct bal_pair *);
 static void		 bal_count(struct balance *, struct bal_pair *,
@@ -261,6 +263,13 @@ ctab_find(const struct bal_ctab *t, uint64_t key)
 }
 
 /* Room for one more key, growing the table; 0 or -1 (ENOMEM). */
+/* Room for one more key at load <= 1/2 (the check, inlined per event). */
+static inline bool
+ctab_has_room(const struct bal_ctab *t)
+{
+	return (t->cap != 0 && (t->used + 1) * 2 <= t->cap);
+}
+
 static int
 ctab_reserve(struct bal_ctab *t)
 {
@@ -339,7 +348,10 @@ balance_prepare(struct balance *b, const struct synth_event *ev,
 	tx->dir = c > 0;
 	k.a = tx->dir ? ev->to : ev->from;
 	k.b = tx->dir ? ev->from : ev->to;
-	if ((node = tfind(&k, &b->root, bal_key_cmp)) != NULL)
+	/* A dialogue's events come in runs of one pair: skip the tree. */
+	if (b->last != NULL && bal_key_cmp(&k, &b->last->key) == 0)
+		tx->pair = b->last;
+	else if ((node = tfind(&k, &b->root, bal_key_cmp)) != NULL)
 		tx->pair = *(struct bal_pair **)node;
 	else if (b->npairs >= b->max_pairs) {
 		tx->what = BALANCE_DROP;
@@ -352,7 +364,8 @@ balance_prepare(struct balance *b, const struct synth_event *ev,
 	if (bal_ring_reserve(b, tx->pair) == -1)
 		goto fail;
 	for (d = 0; d < BALANCE_NDIM; d++)
-		if (ctab_reserve(&tx->pair->tab[d]) == -1)
+		if (!ctab_has_room(&tx->pair->tab[d]) &&
+		    ctab_reserve(&tx->pair->tab[d]) == -1)
 			goto fail;
 	tx->h[0] = bal_hash(&ev->agent);
 	tx->h[1] = bal_hash(&ev->session);
@@ -369,23 +382,10 @@ balance_abort(struct balance *b, const struct balance_txn *tx)
 	if (tx->what != BALANCE_PAIR || !tx->created)
 		return;
 	tdelete(&tx->pair->key, &b->root, bal_key_cmp);
+	if (b->last == tx->pair)
+		b->last = NULL;
 	bal_pair_free(tx->pair);
 	b->npairs--;
-}
-
-/* The oldest event leaves the window. */
-static void
-bal_pop(struct bal_pair *p)
-{
-	const struct bal_slot	*s = &p->ring[p->head];
-	int			 d;
-
-	assert(p->n > 0 && p->cnt[s->dir] > 0);
-	p->cnt[s->dir]--;
-	for (d = 0; d < BALANCE_NDIM; d++)
-		ctab_dec(&p->tab[d], s->h[d]);
-	p->head = (p->head + 1) % p->cap;
-	p->n--;
 }
 
 /* s enters the window; bal_ring_reserve and ctab_reserve made room. */
@@ -400,6 +400,30 @@ bal_push(struct bal_pair *p, const struct bal_slot *s)
 	p->cnt[s->dir]++;
 	for (d = 0; d < BALANCE_NDIM; d++)
 		ctab_inc(&p->tab[d], s->h[d]);
+}
+
+/*
+ * A full window: the oldest event out, s in, in its slot. A label that
+ * leaves and enters at once (one agent talking on) changes no count, so
+ * its table is not touched.
+ */
+static void
+bal_replace(struct bal_pair *p, const struct bal_slot *s)
+{
+	struct bal_slot	*old = &p->ring[p->head];
+	int		 d;
+
+	assert(p->n == p->cap && p->cnt[old->dir] > 0);
+	p->cnt[old->dir]--;
+	p->cnt[s->dir]++;
+	for (d = 0; d < BALANCE_NDIM; d++) {
+		if (old->h[d] == s->h[d])
+			continue;
+		ctab_dec(&p->tab[d], old->h[d]);
+		ctab_inc(&p->tab[d], s->h[d]);
+	}
+	*old = *s;
+	p->head = (p->head + 1) % p->cap;
 }
 
 /* min(a, b) / max(a, b), 0 when both are 0. */
@@ -477,8 +501,10 @@ balance_commit(struct balance *b, const struct synth_event *ev,
 	memcpy(s.h, tx->h, sizeof(s.h));
 	s.dir = tx->dir;
 	if (p->n == b->window)
-		bal_pop(p);
-	bal_push(p, &s);
+		bal_replace(p, &s);
+	else
+		bal_push(p, &s);
+	b->last = p;
 	if (p->since < b->window)
 		p->since++;
 	bal_count(b, p, ev->ts_us);
