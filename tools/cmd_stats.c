@@ -245,6 +245,10 @@ struct stats_sample {
 	uint64_t		 fallback_depth;
 	struct stats_hist	 publish;	/* (new) */
 	struct stats_hist	 write;		/* (new) */
+	char			 synth[16];	/* "": no synthesizer figures */
+	double			 emergence;
+	uint64_t		 balanced;
+	uint64_t		 candidates;
 	uint64_t		 rss;		/* (new) bytes */
 	uint64_t		 fds;		/* (new) */
 	struct stats_tract	*tracts;
@@ -519,6 +523,15 @@ stats_parse(struct stats_sample *s, const msgpack_object *reply)
 	    &s->publish);
 	stats_parse_hist(reply, "callosum_eventlog_write_latency_seconds",
 	    &s->write);
+	stats_copy_str(reply, "callosum_synth_state", s->synth,
+	    sizeof(s->synth));
+	if (!stats_f64(wire_map_get(reply, "callosum_emergence_score"),
+	    &s->emergence))
+		s->emergence = -1;
+	s->balanced = stats_u64(wire_map_get(reply,
+	    "callosum_balanced_dialogue_events_total"));
+	s->candidates = stats_u64(wire_map_get(reply,
+	    "callosum_bframe_candidates_total"));
 	s->rss = stats_u64(wire_map_get(reply,
 	    "callosum_process_resident_memory_bytes"));
 	s->fds = stats_u64(wire_map_get(reply, "callosum_process_open_fds"));
@@ -781,6 +794,25 @@ stats_show_process(struct stats_view *v)
 		    s->fds);
 }
 
+/* The synthesizer: its state, emergence, balanced events, candidates. */
+static void
+stats_show_dialogue(struct stats_view *v)
+{
+	const struct stats_sample	*s = v->cur;
+
+	if (s->synth[0] == '\0')
+		return;		/* a router without a synthesizer */
+	if (s->emergence < 0) {
+		stats_line(v, "dialogue", "synthesizer %s",
+		    stats_safe(v, s->synth));
+		return;
+	}
+	stats_line(v, "dialogue", "synthesizer %s; emergence %.3f, %" PRIu64
+	    " balanced events, %" PRIu64 " candidates",
+	    stats_safe(v, s->synth), s->emergence, s->balanced,
+	    s->candidates);
+}
+
 /* "N published (R/s)" for the messages line. */
 static void
 stats_fmt_total(char *buf, size_t size, uint64_t n, double rate,
@@ -889,6 +921,7 @@ stats_show(struct stats_view *v)
 	stats_show_eventlog(v);
 	stats_show_latency(v);
 	stats_show_process(v);
+	stats_show_dialogue(v);
 	stats_show_messages(v);
 	if ((r = stats_show_tracts(v)) == 0)
 		r = stats_show_slow(v);
