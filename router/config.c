@@ -78,14 +78,6 @@ struct config_key {
 	int			 flags;
 };
 
-/*
- * The key turns on a feature this build does not have: a value is checked,
- * then refused, so that nobody believes it is on. Such a row has no
- * default: unset is what the build does. Delete the flag from the row when
- * the feature lands (ADR 0012).
- */
-#define CONFIG_UNBUILT	0x1
-
 static const char	*config_check_socket(const char *);
 static const char	*config_check_nonempty(const char *);
 static const char	*config_check_redis(const char *);
@@ -197,7 +189,7 @@ static const struct config_key config_keys[] = {
 	  CONFIG_FIELD(promote_models), .min = 1, .max = 32,
 	  .def = "2" },
 	{ .name = "webhook", .kind = CONFIG_STRING, CONFIG_FIELD(webhook),
-	  .check = config_check_webhook, .flags = CONFIG_UNBUILT },
+	  .check = config_check_webhook },
 	{ .name = "webhook_retries", .kind = CONFIG_INT,
 	  CONFIG_FIELD(webhook_retries), .min = 0, .max = UINT_MAX,
 	  .def = "5" },
@@ -747,19 +739,7 @@ static int
 config_set_key(struct config *c, const struct config_key *k, const char *name,
     const char *value, char **cause)
 {
-	struct config	scratch;
-
-	if (!(k->flags & CONFIG_UNBUILT))
-		return (config_set_kind(c, k, name, value, cause));
-
-	/* A typo is still reported as one: the row's setter, on scratch. */
-	memset(&scratch, 0, sizeof scratch);
-	if (config_set_kind(&scratch, k, name, value, cause) != 0)
-		return (-1);
-	config_free_key(&scratch, k);
-	xasprintf(cause, "%s: not available yet in callosumd %s", name,
-	    CALLOSUM_VERSION);
-	return (-1);
+	return (config_set_kind(c, k, name, value, cause));
 }
 
 static const struct config_key *
@@ -957,20 +937,15 @@ out:
 	return (rc);
 }
 
-/* One flag's help line; a feature not built yet says so on the next. */
+/* One flag's help line. */
 static void
 config_usage_flag(FILE *f, const struct config_flag *fl)
 {
-	const struct config_key	*k = NULL;
-	char			 left[64];
+	char	left[64];
 
 	snprintf(left, sizeof left, "--%s%s%s", fl->name,
 	    fl->arg != NULL ? " " : "", fl->arg != NULL ? fl->arg : "");
 	fprintf(f, "  %-22s %s\n", left, fl->help);
-	if (fl->key != NULL)
-		k = config_find_key(fl->key);
-	if (k != NULL && (k->flags & CONFIG_UNBUILT))
-		fprintf(f, "  %-22s %s\n", "", "(not available yet)");
 }
 
 static void

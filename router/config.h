@@ -78,8 +78,7 @@ void		 config_free(struct config *c);
 /*
  * Sets one key from its text value, as a config file line would. Returns 0,
  * or -1 with *cause (caller frees) naming the key and what is wrong; on -1
- * c is unchanged. A key that turns on a feature not built yet (redis, http,
- * webhook) checks its value, then fails with "KEY: not available yet ...".
+ * c is unchanged.
  */
 int		 config_set(struct config *c, const char *key, const char *value,
 		    char **cause);

@@ -12,6 +12,7 @@
 #include "router/msg.h"
 #include "router/pub.h"
 #include "router/server.h"
+#include "synth/webhook.h"
 
 #define EX_USAGE_CODE	64
 
@@ -37,15 +38,24 @@ main(int argc, char **argv)
 	}
 	log_set_level(cfg.log_level);
 	signal(SIGPIPE, SIG_IGN);
+	/* libcurl's global set-up: once, before anything else runs. */
+	if (cfg.webhook != NULL && webhook_global_init(&cause) == -1) {
+		fprintf(stderr, "callosumd: %s\n", cause);
+		free(cause);
+		config_free(&cfg);
+		return (1);
+	}
 	if (server_init(&srv, &cfg, NULL, &cause) == -1) {
 		fprintf(stderr, "callosumd: %s\n", cause);
 		free(cause);
 		server_free(&srv);
-		config_free(&cfg);
-		return (EX_USAGE_CODE);
+		rc = EX_USAGE_CODE;
+	} else {
+		rc = server_run(&srv);
+		server_free(&srv);
 	}
-	rc = server_run(&srv);
-	server_free(&srv);
+	if (cfg.webhook != NULL)
+		webhook_global_cleanup();
 	config_free(&cfg);
 	msg_pool_drain();
 	pub_pool_drain();

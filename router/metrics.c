@@ -35,6 +35,7 @@
 #include "router/tract.h"
 #include "router/xmalloc.h"
 #include "synth/synth.h"
+#include "synth/webhook.h"
 
 /* Patterns listed, the most occurrences first. */
 #define METRICS_TOP_PATTERNS	10
@@ -622,6 +623,25 @@ metrics_pack_top_patterns(msgpack_packer *pk, struct metrics_ctx *ctx,
 		metrics_pack_pattern(pk, &v[i]);
 }
 
+_Static_assert(sizeof(size_t) == sizeof(uint64_t), "read as uint64_t");
+
+/* A uint64 (or size_t) of struct webhook_stats; nil without a webhook. */
+static void
+metrics_pack_hook_u64(msgpack_packer *pk, struct metrics_ctx *ctx,
+    const struct metrics_row *r)
+{
+	struct webhook_stats	st;
+	uint64_t		v;
+
+	if (!promote_has_webhook(server_promote(ctx->srv))) {
+		msgpack_pack_nil(pk);
+		return;
+	}
+	promote_webhook_stats(server_promote(ctx->srv), &st);
+	memcpy(&v, (const char *)&st + r->es_off, sizeof(v));
+	msgpack_pack_uint64(pk, v);
+}
+
 /* Per-tract figures. */
 
 static uint64_t
@@ -716,6 +736,11 @@ static const char *const metrics_synth_states[] = {
 	{ METRICS_META(n, t, h, .nlabels = 0),				\
 	  .pack = metrics_pack_synth_u64,				\
 	  .es_off = offsetof(struct synth_stats, f) }
+/* A uint64 of struct webhook_stats. */
+#define METRICS_HOOK(n, t, f, h)					\
+	{ METRICS_META(n, t, h, .nlabels = 0),				\
+	  .pack = metrics_pack_hook_u64,				\
+	  .es_off = offsetof(struct webhook_stats, f) }
 #define METRICS_HIST(n, hp, h)						\
 	{ METRICS_META(n, PROM_HISTOGRAM, h, .nlabels = 0),		\
 	  .pack = metrics_pack_hist, .hist = (hp) }
@@ -858,6 +883,14 @@ static const struct metrics_row metrics_rows[] = {
 	    patterns_evicted, "Patterns forgotten for synth_max_patterns."),
 	METRICS_SYNTH("callosum_synth_patterns_refused_total", PROM_COUNTER,
 	    patterns_refused, "bframe patterns longer than 128 bytes."),
+	METRICS_HOOK("callosum_webhook_deliveries_total", PROM_COUNTER,
+	    delivered, "Candidate notifications the webhook took (2xx)."),
+	METRICS_HOOK("callosum_webhook_failures_total", PROM_COUNTER, failed,
+	    "Notifications given up after webhook_retries retries."),
+	METRICS_HOOK("callosum_webhook_attempts_total", PROM_COUNTER,
+	    attempts, "POSTs to the webhook, retries included."),
+	METRICS_HOOK("callosum_webhook_queued", PROM_GAUGE, queued,
+	    "Notifications waiting, in flight or backing off."),
 	METRICS_FN("callosum_top_patterns", PROM_INFO,
 	    metrics_pack_top_patterns, "", .nlabels = 0),
 };

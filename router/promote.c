@@ -13,6 +13,8 @@
  * Only the router's own candidate records (on $candidates, where clients
  * cannot publish) tell the synth a pattern was promoted.
  */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -22,6 +24,7 @@
 #include "eventstore/eventstore.h"
 #include "router/clock.h"
 #include "router/config.h"
+#include "router/lib/json.h"
 #include "router/lib/wire.h"
 #include "router/log.h"
 #include "router/promote.h"
@@ -29,6 +32,7 @@
 #include "router/server.h"
 #include "router/xmalloc.h"
 #include "synth/synth.h"
+#include "synth/webhook.h"
 
 #define PROMOTE_PAGE		1024	/* events per read while rebuilding */
 #define PROMOTE_PAGES_PER_PASS	16	/* then yield to the loop */
@@ -37,6 +41,9 @@
 #define PROMOTE_START_WAIT_MS	2000
 #define PROMOTE_TRACT		"$candidates"
 #define PROMOTE_KIND		"candidate"
+/* The webhook's outcome, logged so that a restart knows what is owed. */
+#define PROMOTE_KIND_SENT	"candidate_delivered"
+#define PROMOTE_KIND_UNSENT	"candidate_undelivered"
 
 struct promote_cand {
 	TAILQ_ENTRY(promote_cand) entry;
@@ -50,6 +57,16 @@ struct promote_cand {
 	struct eid	 last;
 };
 TAILQ_HEAD(promote_cands, promote_cand);
+
+/* A notification owed to the webhook: its JSON, and whose it is. */
+struct promote_note {
+	TAILQ_ENTRY(promote_note) entry;	/* rebuilding: owed */
+	struct promote	*p;
+	char		*pattern;
+	char		*json;
+	size_t		 len;
+};
+TAILQ_HEAD(promote_notes, promote_note);
 
 struct promote {
 	struct server		*srv;
@@ -67,6 +84,9 @@ struct promote {
 	int64_t			 started_us;
 	uint64_t		 published;
 	bool			 waiting_start;	/* promote_wait_rebuilt runs */
+	struct webhook		*hook;		/* --webhook, or NULL */
+	struct promote_notes	 owed;		/* rebuilding: not yet answered */
+	bool			 closing;	/* webhook_free calls back */
 };
 
 static const char *const promote_state_names[] = {
@@ -260,23 +280,210 @@ promote_body(const struct promote_cand *pc, msgpack_sbuffer *sb)
 	wire_pack_cstr(&pk, eid);
 }
 
+/* Appends b's pairs to the JSON object being written (after a pair). */
+static int
+promote_json_pairs(struct json_buf *b, const msgpack_object *map)
+{
+	const msgpack_object_kv	*kv;
+	uint32_t		 i;
+
+	for (i = 0; i < map->via.map.size; i++) {
+		kv = &map->via.map.ptr[i];
+		if (kv->key.type != MSGPACK_OBJECT_STR ||
+		    json_buf_add(b, ",", 1) == -1 ||
+		    json_put_bytes(b, kv->key.via.str.ptr,
+		    kv->key.via.str.size) == -1 ||
+		    json_buf_add(b, ":", 1) == -1 ||
+		    json_render(b, &kv->val) == -1)
+			return (-1);
+	}
+	return (0);
+}
+
+/*
+ * The webhook's JSON for a candidate record (SPEC): pattern, occurrences,
+ * sessions, models, first_eid, last_eid from its body, and the record's
+ * eid (a receiver drops repeats by it: delivery is at least once) and ts
+ * (unix microseconds). NULL when the body is not the router's map.
+ */
+static char *
+promote_json(struct es_bytes pattern, const char *eid, int64_t ts_us,
+    const void *body, size_t blen, size_t *len)
+{
+	msgpack_unpacked	 u;
+	struct json_buf		 b;
+	char			 ts[32];
+	int			 rc = -1;
+
+	json_buf_init(&b);
+	msgpack_unpacked_init(&u);
+	if (msgpack_unpack_next(&u, body, blen, NULL) ==
+	    MSGPACK_UNPACK_SUCCESS && u.data.type == MSGPACK_OBJECT_MAP) {
+		snprintf(ts, sizeof ts, ",\"ts\":%lld}", (long long)ts_us);
+		rc = json_buf_add(&b, "{\"pattern\":", 11);
+		if (rc == 0)
+			rc = json_put_bytes(&b, pattern.ptr, pattern.len);
+		if (rc == 0)
+			rc = promote_json_pairs(&b, &u.data);
+		if (rc == 0)
+			rc = json_buf_add(&b, ",\"eid\":", 7);
+		if (rc == 0)
+			rc = json_put_bytes(&b, eid, strlen(eid));
+		if (rc == 0)
+			rc = json_buf_add(&b, ts, strlen(ts));
+	}
+	msgpack_unpacked_destroy(&u);
+	if (rc == -1) {
+		json_buf_free(&b);
+		return (NULL);
+	}
+	*len = b.len;
+	return (b.data);
+}
+
+static void
+promote_note_free(struct promote_note *n)
+{
+	free(n->pattern);
+	free(n->json);
+	free(n);
+}
+
+/* The webhook's outcome, logged: a restart then owes nothing for it. */
+static void
+promote_record_outcome(struct promote *p, const char *pattern, int status,
+    long code, unsigned attempts)
+{
+	msgpack_sbuffer	sb;
+	msgpack_packer	pk;
+
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 2);
+	wire_pack_cstr(&pk, "http_code");
+	msgpack_pack_long(&pk, code);
+	wire_pack_cstr(&pk, "attempts");
+	msgpack_pack_unsigned_int(&pk, attempts);
+	xcheck(sb.data == NULL ? -1 : 0, sb.size);
+	(void)pub_system(p->srv, PROMOTE_TRACT, status == 0 ?
+	    PROMOTE_KIND_SENT : PROMOTE_KIND_UNSENT, pattern, sb.data, sb.size,
+	    true, NULL);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+/* Exactly once per post; with -1 from webhook_free when closing. */
+static void
+promote_notified(void *arg, int status, long code, unsigned attempts)
+{
+	struct promote_note	*n = arg;
+	struct promote		*p = n->p;
+
+	if (!p->closing) {
+		clock_read();
+		if (status == 0)
+			log_info("synth", "webhook_delivered", "pattern=%s "
+			    "attempts=%u http_code=%ld", n->pattern, attempts,
+			    code);
+		else
+			log_warn("synth", "webhook_failed", "pattern=%s "
+			    "attempts=%u http_code=%ld", n->pattern, attempts,
+			    code);
+		promote_record_outcome(p, n->pattern, status, code, attempts);
+	}
+	promote_note_free(n);
+}
+
+/* Posts n's JSON (the webhook copies it); n is the callback's. */
+static void
+promote_notify(struct promote *p, struct promote_note *n)
+{
+	n->p = p;
+	if (webhook_post(p->hook, n->json, n->len, promote_notified, n) ==
+	    -1) {
+		log_warn("synth", "webhook_refused", "pattern=%s why=\"%s\"",
+		    n->pattern, strerror(errno));
+		promote_note_free(n);
+		return;
+	}
+	free(n->json);
+	n->json = NULL;
+}
+
+static struct promote_note *
+promote_note_new(struct es_bytes pattern, const char *eid, int64_t ts_us,
+    const void *body, size_t blen)
+{
+	struct promote_note	*n;
+	char			*json;
+	size_t			 len;
+
+	if ((json = promote_json(pattern, eid, ts_us, body, blen, &len)) ==
+	    NULL)
+		return (NULL);
+	n = xcalloc(1, sizeof(*n));
+	n->pattern = xstrndup(pattern.ptr, pattern.len);
+	n->json = json;
+	n->len = len;
+	return (n);
+}
+
+/* Rebuilding: what the log says was posted, and what was answered. */
+static void
+promote_track_owed(struct promote *p, const struct es_event *ev)
+{
+	struct promote_note	*n, *next;
+	char			 eid[EID_STR_MAX];
+
+	if (p->hook == NULL || !promote_bytes_is(ev->to, PROMOTE_TRACT) ||
+	    ev->pattern.len == 0)
+		return;
+	if (promote_bytes_is(ev->kind, PROMOTE_KIND)) {
+		eid_format(&ev->eid, eid);
+		if ((n = promote_note_new(ev->pattern, eid, ev->ts_us,
+		    ev->body.ptr, ev->body.len)) != NULL)
+			TAILQ_INSERT_TAIL(&p->owed, n, entry);
+		return;
+	}
+	if (!promote_bytes_is(ev->kind, PROMOTE_KIND_SENT) &&
+	    !promote_bytes_is(ev->kind, PROMOTE_KIND_UNSENT))
+		return;
+	for (n = TAILQ_FIRST(&p->owed); n != NULL; n = next) {
+		next = TAILQ_NEXT(n, entry);
+		if (strlen(n->pattern) == ev->pattern.len &&
+		    memcmp(n->pattern, ev->pattern.ptr, ev->pattern.len) == 0) {
+			TAILQ_REMOVE(&p->owed, n, entry);
+			promote_note_free(n);
+		}
+	}
+}
+
 static void
 promote_publish(struct promote *p, struct promote_cand *pc)
 {
-	msgpack_sbuffer	sb;
-	enum pub_status	st;
+	struct promote_note	*n;
+	struct es_bytes		 pattern;
+	msgpack_sbuffer		 sb;
+	enum pub_status		 st;
+	char			 eid[EID_STR_MAX];
 
 	msgpack_sbuffer_init(&sb);
 	promote_body(pc, &sb);
 	xcheck(sb.data == NULL ? -1 : 0, sb.size);
 	st = pub_system(p->srv, PROMOTE_TRACT, PROMOTE_KIND, pc->pattern,
-	    sb.data, sb.size, true);
-	msgpack_sbuffer_destroy(&sb);
+	    sb.data, sb.size, true, eid);
 	if (st == PUB_REFUSED) {
+		msgpack_sbuffer_destroy(&sb);
 		log_error("synth", "promote_refused", "pattern=%s",
 		    pc->pattern);
 		return;
 	}
+	pattern.ptr = pc->pattern;
+	pattern.len = (uint32_t)strlen(pc->pattern);
+	/* The wall clock pub_system stamped the record with. */
+	if (p->hook != NULL && (n = promote_note_new(pattern, eid,
+	    clock_wall_us(), sb.data, sb.size)) != NULL)
+		promote_notify(p, n);
+	msgpack_sbuffer_destroy(&sb);
 	p->published++;
 	log_info("synth", "promoted", "pattern=%s occurrences=%llu "
 	    "sessions=%zu models=%zu", pc->pattern,
@@ -304,6 +511,7 @@ static void
 promote_caught_up(struct promote *p)
 {
 	struct promote_cand	*pc;
+	struct promote_note	*n;
 
 	p->state = PROMOTE_LIVE;
 	log_info("synth", "rebuilt", "events=%llu ms=%lld unpublished=%s",
@@ -313,6 +521,12 @@ promote_caught_up(struct promote *p)
 	while ((pc = TAILQ_FIRST(&p->unmatched)) != NULL) {
 		TAILQ_REMOVE(&p->unmatched, pc, entry);
 		TAILQ_INSERT_TAIL(&p->ready, pc, entry);
+	}
+	/* Posted before, never answered (a stop in between): again. */
+	while ((n = TAILQ_FIRST(&p->owed)) != NULL) {
+		TAILQ_REMOVE(&p->owed, n, entry);
+		log_info("synth", "webhook_again", "pattern=%s", n->pattern);
+		promote_notify(p, n);
 	}
 	if (!TAILQ_EMPTY(&p->ready))
 		event_active(p->publish_ev, EV_TIMEOUT, 0);
@@ -363,6 +577,7 @@ promote_page(struct promote *p, struct es_event **evs,
 	for (i = 0; i < res->n; i++) {
 		if (promote_is_record(evs[i]))
 			promote_matched(p, evs[i]->pattern);
+		promote_track_owed(p, evs[i]);
 		promote_feed_one(p, evs[i], promote_found_rebuilding);
 		es_event_unref(evs[i]);
 	}
@@ -444,8 +659,24 @@ promote_config(const struct config *cfg, struct synth_config *sc)
 	sc->max_patterns = cfg->synth_max_patterns;
 }
 
+/* The webhook of cfg, or NULL; -1 when it cannot be made (exit 64). */
+static int
+promote_hook(struct promote *p, const struct config *cfg, char **cause)
+{
+	struct webhook_config	wc;
+
+	if (cfg->webhook == NULL)
+		return (0);
+	memset(&wc, 0, sizeof(wc));	/* zeros: the webhook's defaults */
+	wc.url = cfg->webhook;
+	wc.retries = cfg->webhook_retries;
+	if ((p->hook = webhook_new(server_base(p->srv), &wc, cause)) == NULL)
+		return (-1);
+	return (0);
+}
+
 struct promote *
-promote_new(struct server *srv)
+promote_new(struct server *srv, char **cause)
 {
 	struct synth_config	 sc;
 	struct promote		*p;
@@ -456,6 +687,11 @@ promote_new(struct server *srv)
 	p->srv = srv;
 	TAILQ_INIT(&p->ready);
 	TAILQ_INIT(&p->unmatched);
+	TAILQ_INIT(&p->owed);
+	if (promote_hook(p, server_config(srv), cause) == -1) {
+		free(p);
+		return (NULL);
+	}
 	promote_config(server_config(srv), &sc);
 	/* config.c bounds every key within synth_config_check's ranges. */
 	if ((p->synth = synth_new(&sc)) == NULL)
@@ -520,6 +756,20 @@ promote_state_name(enum promote_state st)
 	return (promote_state_names[st]);
 }
 
+void
+promote_webhook_stats(const struct promote *p, struct webhook_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (p != NULL && p->hook != NULL)
+		webhook_get_stats(p->hook, st);
+}
+
+bool
+promote_has_webhook(const struct promote *p)
+{
+	return (p != NULL && p->hook != NULL);
+}
+
 const struct synth *
 promote_synth(const struct promote *p)
 {
@@ -535,8 +785,17 @@ promote_published(const struct promote *p)
 void
 promote_free(struct promote *p)
 {
+	struct promote_note	*n;
+
 	if (p == NULL)
 		return;
+	/* Owed and unanswered posts stay owed: the log says so at restart. */
+	p->closing = true;
+	webhook_free(p->hook);
+	while ((n = TAILQ_FIRST(&p->owed)) != NULL) {
+		TAILQ_REMOVE(&p->owed, n, entry);
+		promote_note_free(n);
+	}
 	promote_cands_free(&p->ready);
 	promote_cands_free(&p->unmatched);
 	if (p->publish_ev != NULL)

@@ -19,6 +19,7 @@ struct es_event;
 struct promote;
 struct server;
 struct synth;
+struct webhook_stats;
 
 enum promote_state {
 	PROMOTE_OFF = 0,	/* synth_enabled = 0 */
@@ -27,8 +28,11 @@ enum promote_state {
 	PROMOTE_LIVE
 };
 
-/* A new one for srv's config and log, rebuilding; NULL when it is off. */
-struct promote	*promote_new(struct server *);
+/*
+ * A new one for srv's config and log, rebuilding; NULL when it is off, or
+ * with *cause set when its webhook cannot be made (a usage error).
+ */
+struct promote	*promote_new(struct server *, char **cause);
 void		 promote_free(struct promote *);
 /* Runs the loop until the start-up rebuild is done (or cannot go on). */
 void		 promote_wait_rebuilt(struct promote *);
@@ -40,6 +44,10 @@ enum promote_state promote_state(const struct promote *);
 const char	*promote_state_name(enum promote_state);
 /* The synth, for the figures (read only); NULL when off. */
 const struct synth *promote_synth(const struct promote *);
+/* The webhook's figures (zeros without one). */
+void		 promote_webhook_stats(const struct promote *,
+		    struct webhook_stats *);
+bool		 promote_has_webhook(const struct promote *);
 /* Candidates published on $candidates by this process. */
 uint64_t	 promote_published(const struct promote *);
 

@@ -265,7 +265,8 @@ pub_str(const char *s, size_t len)
 
 enum pub_status
 pub_system(struct server *srv, const char *tract, const char *kind,
-    const char *pattern, const void *body, size_t len, bool log)
+    const char *pattern, const void *body, size_t len, bool log,
+    char eid[EID_STR_MAX])
 {
 	static const struct wire_str	 none = { NULL, 0 };
 	struct pub_result		 res;
@@ -292,5 +293,7 @@ pub_system(struct server *srv, const char *tract, const char *kind,
 	f.hdr = none;
 	if ((st = pub_publish(srv, t, &f, log, &res)) == PUB_PENDING)
 		pub_ticket_bind(res.ticket, NULL, 0, false, 0, 0);
+	if (eid != NULL && st != PUB_REFUSED)
+		memcpy(eid, res.eid, EID_STR_MAX);
 	return (st);
 }

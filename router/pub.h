@@ -54,11 +54,12 @@ void		 pub_ticket_bind(struct pub_ticket *, struct conn *c,
 /*
  * The router's own message on tract (a reserved one, created at start):
  * kind, pattern (NULL: none) and body (bin) as given, sent by agent
- * "callosumd", logged when log is set. Returns the status of pub_publish.
+ * "callosumd", logged when log is set. Returns the status of pub_publish;
+ * unless refused, its event id in eid when not NULL.
  */
 enum pub_status	 pub_system(struct server *, const char *tract,
 		    const char *kind, const char *pattern, const void *body,
-		    size_t len, bool log);
+		    size_t len, bool log, char eid[EID_STR_MAX]);
 /* Frees the ticket pool (at exit, so that leak checks see nothing). */
 void		 pub_pool_drain(void);
 

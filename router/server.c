@@ -408,7 +408,8 @@ server_init(struct server *srv, const struct config *cfg,
 	    (srv->http = http_open(srv, cfg->http, cause)) == NULL)
 		return (-1);
 	/* The synthesizer reads the log before anyone can add to it. */
-	srv->promote = promote_new(srv);
+	if ((srv->promote = promote_new(srv, cause)) == NULL && *cause != NULL)
+		return (-1);
 	promote_wait_rebuilt(srv->promote);
 	if (server_listen(srv, cause) == -1)
 		return (-1);

@@ -301,7 +301,7 @@ tract_announce(struct tract *t, const struct breaker_transition *tr)
 	msgpack_pack_uint32(&pk, tr->failures);
 	if (sb.data != NULL)
 		(void)pub_system(t->reg->srv, "$sys", "breaker", NULL, sb.data,
-		    sb.size, false);
+		    sb.size, false, NULL);
 	msgpack_sbuffer_destroy(&sb);
 }
 

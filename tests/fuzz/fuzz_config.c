@@ -116,10 +116,16 @@ check_ranges(const struct config *c)
 	FUZZ_CHECK(isfinite(c->balance_threshold) &&
 	    c->balance_threshold >= 0.0 && c->balance_threshold <= 1.0);
 	FUZZ_CHECK(c->promote_occurrences >= 1);
+	FUZZ_CHECK(c->synth_max_pairs >= 1 && c->synth_max_patterns >= 1);
 	FUZZ_CHECK(c->promote_sessions >= 1);
 	FUZZ_CHECK(c->promote_models >= 1);
-	/* Not built yet: a file can never turn it on (ADR 0012). */
-	FUZZ_CHECK(c->webhook == NULL);
+	FUZZ_CHECK(c->webhook == NULL ||
+	    (strncmp(c->webhook, "http://", 7) == 0 && c->webhook[7] != '\0') ||
+	    (strncmp(c->webhook, "https://", 8) == 0 && c->webhook[8] != '\0'));
+	/* The synthesizer's tables bound these (config.c's rows). */
+	FUZZ_CHECK(c->synth_window <= 100000);
+	FUZZ_CHECK(c->promote_sessions <= 32 && c->promote_models <= 32);
+	FUZZ_CHECK(c->synth_enabled <= 1);
 	FUZZ_CHECK(c->http == NULL || http_ok(c->http));
 	FUZZ_CHECK(c->ntracts >= 1 && c->ntracts <= CONFIG_MAX_TRACTS);
 	for (i = 0; i < c->ntracts; i++) {

@@ -381,16 +381,15 @@ expect_exit_64(const char *what, const char *config, const char *flag,
 		HFAIL("%s: something listens on the socket", what);
 }
 
-#define NA	"not available yet"
 #define BADURL	"not unix:///PATH or redis://HOST[:PORT][/DB]"
 
-HARNESS_TEST(test_webhook_exit_64_not_available_yet)
+HARNESS_TEST(test_webhook_that_is_not_a_url_exits_64)
 {
 	(void)state;
-	expect_exit_64("--webhook", NULL, "--webhook",
-	    "http://127.0.0.1:9/hook", NA);
-	expect_exit_64("webhook =", "webhook = http://127.0.0.1:9/hook\n",
-	    NULL, NULL, NA);
+	expect_exit_64("--webhook", NULL, "--webhook", "ftp://127.0.0.1/h",
+	    "not an http:// or https:// URL");
+	expect_exit_64("webhook =", "webhook = 127.0.0.1:9\n", NULL, NULL,
+	    "not an http:// or https:// URL");
 }
 
 /* An address that is not ADDR:PORT, or one it cannot listen on: 64. */
@@ -623,7 +622,7 @@ main(void)
 		    test_memlog_keeps_the_newest_within_memlog_max_bytes),
 		HARNESS_UNIT_TEST(test_conns_lists_every_connection),
 		HARNESS_UNIT_TEST(
-		    test_webhook_exit_64_not_available_yet),
+		    test_webhook_that_is_not_a_url_exits_64),
 		HARNESS_UNIT_TEST(test_http_bad_address_exits_64),
 		HARNESS_UNIT_TEST(
 		    test_redis_url_that_cannot_be_parsed_exits_64),

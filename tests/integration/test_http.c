@@ -894,6 +894,12 @@ same_value(const msgpack_object *m, const struct jv *j, const char *path)
 		if (j->t != J_BOOL || j->b != m->via.boolean)
 			HFAIL("%s: booleans differ", path);
 		return;
+	case MSGPACK_OBJECT_NIL:
+		/* a figure of a part that is off (no webhook) */
+		if (j->t != J_NULL)
+			HFAIL("%s: nil in the stats op, not null in JSON",
+			    path);
+		return;
 	case MSGPACK_OBJECT_STR:
 		if (j->t != J_STR || j->len != m->via.str.size ||
 		    memcmp(j->s, m->via.str.ptr, j->len) != 0)
@@ -1056,6 +1062,8 @@ walk_value(struct walk *w, const struct jv *v, size_t depth)
 
 	if (v->t == J_OBJ && v->n == 0)
 		return;		/* no tract, no pair yet: no sample */
+	if (v->t == J_NULL)
+		return;		/* a part that is off: no sample */
 	if (v->t == J_OBJ) {
 		if (depth == w->nnames)
 			HFAIL("%s: deeper than its %zu labels", w->name,

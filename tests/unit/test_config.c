@@ -938,9 +938,6 @@ test_config_bad_command_lines_are_usage_errors(void **state)
 		  "'localhost'" },
 		{ 2, { "callosumd", "--webhook=ftp://h/" },
 		  "--webhook: not an http:// or https:// URL: 'ftp://h/'" },
-		{ 2, { "callosumd", "--webhook=https://example.com/hook" },
-		  "--webhook: not available yet in callosumd "
-		  CALLOSUM_VERSION },
 		{ 3, { "callosumd", "--config", "/nonexistent/callosum.conf" },
 		  "/nonexistent/callosum.conf: No such file or directory" }
 	};
@@ -1028,31 +1025,19 @@ help_text(void)
 	return (out);
 }
 
+/* Every feature is built: the help marks none as missing. */
 static void
-test_config_help_marks_unbuilt_flags_not_available(void **state)
+test_config_help_lists_http_and_webhook(void **state)
 {
-	/* 25 blanks: the help column. */
-#define NEXT	"                         "
-	static const char	*marked[] = {
-		"\n  --webhook URL          POST candidate notifications to "
-		"this URL\n" NEXT "(not available yet)\n  --tracts a,b,..."
-	};
-#undef NEXT
-	char		*out, *p;
-	size_t		 i, n = 0;
+	char	*out;
 
 	(void)state;
 	out = help_text();
-	for (i = 0; i < nitems(marked); i++) {
-		if (strstr(out, marked[i]) == NULL)
-			fail_msg("help lacks '%s'", marked[i]);
-	}
-	for (p = out; (p = strstr(p, "(not available yet)")) != NULL; p++)
-		n++;
-	assert_int_equal(n, 1);
-	/* built: no mark */
+	assert_null(strstr(out, "not available"));
 	assert_non_null(strstr(out, "\n  --http ADDR:PORT       serve "
 	    "/metrics, /stats.json and a dashboard\n  --webhook URL"));
+	assert_non_null(strstr(out, "\n  --webhook URL          POST candidate "
+	    "notifications to this URL\n  --tracts a,b,..."));
 	free(out);
 }
 
@@ -1114,21 +1099,6 @@ static const struct {
 #undef FIELD
 #undef NOCOUNT
 
-/* Keys that turn on a feature not built yet: refused, c unchanged. */
-static const char	*unbuilt_keys[] = { "webhook" };
-
-static int
-is_unbuilt(const char *key)
-{
-	size_t	i;
-
-	for (i = 0; i < nitems(unbuilt_keys); i++) {
-		if (strcmp(unbuilt_keys[i], key) == 0)
-			return (1);
-	}
-	return (0);
-}
-
 static int
 in_range(size_t j, size_t off, size_t len)
 {
@@ -1142,41 +1112,30 @@ set_and_compare(size_t i)
 	struct config	 c, before;
 	unsigned char	*now = (unsigned char *)&c;
 	unsigned char	*was = (unsigned char *)&before;
-	char		*cause = NULL, want[128];
 	size_t		 j;
 
 	config_defaults(&c);
 	memcpy(&before, &c, sizeof c);
-	if (is_unbuilt(key_fields[i].key)) {
-		snprintf(want, sizeof want, "%s: not available yet in "
-		    "callosumd %s", key_fields[i].key, CALLOSUM_VERSION);
-		assert_int_equal(config_set(&c, key_fields[i].key,
-		    key_fields[i].value, &cause), -1);
-		assert_string_equal(cause, want);
-		free(cause);
-		assert_memory_equal(&c, &before, sizeof c);
-	} else {
-		set_ok(&c, key_fields[i].key, key_fields[i].value);
-		for (j = 0; j < sizeof c; j++) {
-			if (in_range(j, key_fields[i].off, key_fields[i].len) ||
-			    in_range(j, key_fields[i].noff, key_fields[i].nlen))
-				continue;
-			if (now[j] != was[j])
-				fail_msg("%s wrote byte %zu of struct config",
-				    key_fields[i].key, j);
-		}
-		/*
-		 * A string field may get the address just freed back from
-		 * malloc: compare what it says, not where it lives.
-		 */
-		if (strcmp(key_fields[i].key, "socket") == 0 ||
-		    strcmp(key_fields[i].key, "redis_prefix") == 0)
-			assert_string_equal(*(char **)(now + key_fields[i].off),
-			    key_fields[i].value);
-		else
-			assert_memory_not_equal(now + key_fields[i].off,
-			    was + key_fields[i].off, key_fields[i].len);
+	set_ok(&c, key_fields[i].key, key_fields[i].value);
+	for (j = 0; j < sizeof c; j++) {
+		if (in_range(j, key_fields[i].off, key_fields[i].len) ||
+		    in_range(j, key_fields[i].noff, key_fields[i].nlen))
+			continue;
+		if (now[j] != was[j])
+			fail_msg("%s wrote byte %zu of struct config",
+			    key_fields[i].key, j);
 	}
+	/*
+	 * A string field may get the address just freed back from
+	 * malloc: compare what it says, not where it lives.
+	 */
+	if (strcmp(key_fields[i].key, "socket") == 0 ||
+	    strcmp(key_fields[i].key, "redis_prefix") == 0)
+		assert_string_equal(*(char **)(now + key_fields[i].off),
+		    key_fields[i].value);
+	else
+		assert_memory_not_equal(now + key_fields[i].off,
+		    was + key_fields[i].off, key_fields[i].len);
 	config_free(&c);
 }
 
@@ -1201,64 +1160,25 @@ test_config_every_setter_writes_only_its_own_field(void **state)
 	assert_null(config_key_name(n + 1));
 }
 
+/* http and webhook take a valid value; a typo is still a typo. */
 static void
-test_config_unbuilt_features_check_syntax_then_refuse(void **state)
+test_config_http_and_webhook_take_valid_values(void **state)
 {
-	static const struct {
-		const char	*key;
-		const char	*value;
-	} valid[] = {
-		{ "webhook", "http://localhost:8080/hook" },
-		{ "webhook", "https://hooks.example.com/callosum" }
-	};
 	struct config	 c;
-	char		*cause, want[128];
-	size_t		 i;
+	char		*cause = NULL;
 
 	(void)state;
 	config_defaults(&c);
-	for (i = 0; i < nitems(valid); i++) {
-		cause = NULL;
-		assert_int_equal(config_set(&c, valid[i].key, valid[i].value,
-		    &cause), -1);
-		snprintf(want, sizeof want, "%s: not available yet in "
-		    "callosumd %s", valid[i].key, CALLOSUM_VERSION);
-		assert_string_equal(cause, want);
-		free(cause);
-	}
-	assert_null(c.webhook);
-	/* http is built: a valid address is taken */
+	assert_int_equal(config_set(&c, "webhook",
+	    "https://hooks.example.com/callosum", &cause), 0);
+	assert_string_equal(c.webhook, "https://hooks.example.com/callosum");
 	assert_int_equal(config_set(&c, "http", "[::1]:65535", &cause), 0);
 	assert_string_equal(c.http, "[::1]:65535");
-	config_free(&c);
-	config_defaults(&c);
-
-	/* A typo is still reported as a typo. */
-	cause = NULL;
 	assert_int_equal(config_set(&c, "http", "127.0.0.1", &cause), -1);
 	assert_string_equal(cause,
 	    "http: not ADDR:PORT with a port 1..65535: '127.0.0.1'");
 	free(cause);
 	config_free(&c);
-}
-
-static void
-test_config_unbuilt_feature_in_a_file_is_usage_error(void **state)
-{
-	struct config	 c;
-	char		*path, *cause = NULL, want[256];
-	char		*argv[] = { "callosumd", "--config", NULL, NULL };
-
-	(void)state;
-	path = write_temp("max_pending = 8\nwebhook = https://example.com/\n");
-	argv[2] = path;
-	assert_int_equal(config_from_args(&c, 3, argv, &cause), CONFIG_USAGE);
-	snprintf(want, sizeof want, "%s:2: webhook: not available yet in "
-	    "callosumd %s", path, CALLOSUM_VERSION);
-	assert_string_equal(cause, want);
-	free(cause);
-	config_free(&c);
-	remove_temp(path);
 }
 
 /* ADR 0012: a config file written for the SPEC loads. */
@@ -1512,13 +1432,11 @@ main(void)
 		cmocka_unit_test(
 		    test_config_free_then_fill_again_leaks_nothing),
 		cmocka_unit_test(
-		    test_config_help_marks_unbuilt_flags_not_available),
+		    test_config_help_lists_http_and_webhook),
 		cmocka_unit_test(
 		    test_config_every_setter_writes_only_its_own_field),
 		cmocka_unit_test(
-		    test_config_unbuilt_features_check_syntax_then_refuse),
-		cmocka_unit_test(
-		    test_config_unbuilt_feature_in_a_file_is_usage_error),
+		    test_config_http_and_webhook_take_valid_values),
 		cmocka_unit_test(
 		    test_config_tuning_keys_of_unbuilt_features_are_accepted),
 		cmocka_unit_test(

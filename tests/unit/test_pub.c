@@ -535,16 +535,15 @@ test_pub_system_reaches_a_sys_subscriber(void **state)
 	spin(f);
 	expect(s, "ack", 2, NULL);
 	assert_int_equal(pub_system(&f->srv, "$sys", "breaker", NULL, "\x80", 1,
-	    false),
-	    PUB_DONE);
+	    false, NULL), PUB_DONE);
 	spin(f);
 	expect(s, "msg", 0, &m);
 	assert_true(str_is(get(&m, "agent"), "callosumd"));
 	assert_true(str_is(get(&m, "kind"), "breaker"));
 	assert_true(str_is(get(&m, "from"), "$sys"));
 	assert_int_equal(fk.napp, 0);	/* same tract: not logged */
-	assert_int_equal(pub_system(&f->srv, "$nope", "x", NULL, "", 0, false),
-	    PUB_REFUSED);
+	assert_int_equal(pub_system(&f->srv, "$nope", "x", NULL, "", 0, false,
+	    NULL), PUB_REFUSED);
 	peer_free(s);
 }
 
