@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "tests/support/harness.h"
+#include "tests/support/hook_recv.h"
 #include "tests/support/redis_proc.h"
 
 #define T	HARNESS_TIMEOUT_MS
@@ -247,6 +248,184 @@ HARNESS_TEST(test_restart_with_redis_rebuilds_the_same_figures)
 	    " info synth promoted "), 1);
 }
 
+/* A config with a webhook on the receiver's port. */
+static const char *
+hook_conf(char *buf, size_t size, struct hook_recv *r, const char *extra)
+{
+	snprintf(buf, size, "webhook = http://127.0.0.1:%u/hook\n"
+	    "webhook_retries = 3\n%s", (unsigned)hook_recv_port(r),
+	    extra != NULL ? extra : "");
+	return (buf);
+}
+
+/* Three bframes of pattern from two sessions and two models: promoted. */
+static void
+promote_one(struct harness *h, const char *pattern)
+{
+	struct client	*a = agent(h, "a", "internal", "s1", "m1");
+	struct client	*b = agent(h, "b", "internal", "s2", "m2");
+
+	bframe(a, "external", pattern);
+	bframe(a, "external", pattern);
+	bframe(b, "external", pattern);
+	harness_client_close(a);
+	harness_client_close(b);
+}
+
+static void
+assert_has(const char *body, const char *want)
+{
+	if (strstr(body, want) == NULL)
+		HFAIL("the webhook body lacks %s: %s", want, body);
+}
+
+/* The reviewer's webhook gets one POST: JSON with SPEC's fields. */
+HARNESS_TEST(test_webhook_gets_the_candidate_as_json)
+{
+	static const int	 ok[] = { 200 };
+	struct hook_recv	*r = hook_recv_start(ok, 1);
+	struct harness		*h;
+	struct client		*watch;
+	struct hook_req		 q;
+	msgpack_object		 f;
+	char			 conf[256];
+
+	(void)state;
+	h = harness_start(hook_conf(conf, sizeof conf, r, NULL), NULL);
+	watch = harness_client(h, "reviewer");
+	harness_sub(watch, 1, "$candidates", 100, NULL, 0);
+	promote_one(h, "ask-then-do");
+	assert_int_equal(hook_recv_wait(r, 1, T), 1);
+	q = hook_recv_get(r, 0);
+	assert_string_equal(q.method, "POST");
+	assert_string_equal(q.path, "/hook");
+	assert_string_equal(q.content_type, "application/json");
+	assert_has(q.body, "\"pattern\":\"ask-then-do\"");
+	assert_has(q.body, "\"occurrences\":3");
+	assert_has(q.body, "\"sessions\":[\"s1\",\"s2\"]");
+	assert_has(q.body, "\"models\":[\"m1\",\"m2\"]");
+	assert_has(q.body, "\"first_eid\":\"");
+	assert_has(q.body, "\"last_eid\":\"");
+	assert_has(q.body, "\"eid\":\"");
+	assert_has(q.body, "\"ts\":");
+	assert_true(harness_json_valid(q.body, q.len));
+	free(q.body);
+	/* The candidate, then the record that the webhook took it. */
+	expect_candidate(watch, "ask-then-do", 3);
+	harness_expect(watch, "msg", T, &f);
+	harness_assert_str(&f, "kind", "candidate_delivered");
+	harness_assert_str(&f, "pattern", "ask-then-do");
+	harness_wait_line(harness_log(h), " info synth webhook_delivered "
+	    "pattern=ask-then-do attempts=1 http_code=200", T);
+	assert_int_equal(hook_recv_count(r), 1);
+	hook_recv_stop(r);
+}
+
+/* 500, 500, then 200: three POSTs, delivered on the third. */
+HARNESS_TEST(test_webhook_500_twice_then_200_is_three_posts)
+{
+	static const int	 script[] = { 500, 500, 200 };
+	struct hook_recv	*r = hook_recv_start(script, 3);
+	struct harness		*h;
+	char			 conf[256];
+
+	(void)state;
+	h = harness_start(hook_conf(conf, sizeof conf, r, NULL), NULL);
+	promote_one(h, "retry-me");
+	harness_wait_line(harness_log(h), " info synth webhook_delivered "
+	    "pattern=retry-me attempts=3 http_code=200", 10000);
+	assert_int_equal(hook_recv_count(r), 3);
+	hook_recv_stop(r);
+}
+
+/*
+ * A webhook that never answers holds nothing up: after the promotion,
+ * 2000 pubs are all acked in the pass that read them (the publish latency
+ * histogram's le="0" bucket holds them all) and a ping is answered.
+ */
+HARNESS_TEST(test_a_dead_webhook_does_not_delay_traffic)
+{
+	static const int	 never[] = { 0 };
+	struct hook_recv	*r = hook_recv_start(never, 1);
+	const msgpack_object	*hist, *buckets;
+	struct harness		*h;
+	struct client		*p, *q;
+	msgpack_object		 f;
+	uint64_t		 first = 0, id;
+	char			 conf[256];
+	int			 i;
+
+	(void)state;
+	h = harness_start(hook_conf(conf, sizeof conf, r, NULL), NULL);
+	promote_one(h, "stuck-hook");
+	assert_int_equal(hook_recv_wait(r, 1, T), 1);
+	p = agent(h, "busy", "internal", "s", "m");
+	for (i = 0; i < 2000; i++) {
+		id = harness_request(p, "op:s to:s body:s", "pub", "internal",
+		    "x");
+		if (i == 0)
+			first = id;
+	}
+	for (i = 0; i < 2000; i++)
+		harness_expect_ack(p, first + (uint64_t)i, &f);
+	q = harness_client(h, "watcher");
+	harness_ping(q, T);
+	harness_stats(q, &f);
+	hist = harness_get(&f, "callosum_publish_latency_seconds");
+	assert_non_null(hist);
+	buckets = harness_get(hist, "buckets");
+	assert_non_null(buckets);
+	assert_true(harness_u64(buckets, "0") == harness_u64(hist, "count"));
+	assert_true(harness_u64(hist, "count") >= 2000);
+	hook_recv_stop(r);
+}
+
+/*
+ * Stopped while a POST was unanswered, the router owes it: after the
+ * restart (Redis keeps the log) it is POSTed again, with the same eid.
+ */
+HARNESS_TEST(test_an_unanswered_post_is_sent_again_after_a_restart)
+{
+	static const int	 never[] = { 0 }, ok[] = { 200 };
+	struct hook_recv	*dead = hook_recv_start(never, 1), *live;
+	struct harness		*h = harness_new();
+	struct redis_proc	*rp = redis_proc_spawn(h, 0);
+	const char		*args[] = { "--redis", NULL, NULL };
+	struct hook_req		 a, b;
+	char			 conf[256], *eid_a, *eid_b;
+
+	(void)state;
+	args[1] = redis_proc_url(rp);
+	harness_router_start(h, hook_conf(conf, sizeof conf, dead, NULL),
+	    args);
+	promote_one(h, "owed");
+	assert_int_equal(hook_recv_wait(dead, 1, T), 1);
+	assert_int_equal(harness_router_stop(h, SIGTERM, 10000), 0);
+
+	live = hook_recv_start(ok, 1);
+	harness_router_start(h, hook_conf(conf, sizeof conf, live, NULL),
+	    args);
+	assert_int_equal(hook_recv_wait(live, 1, T), 1);
+	a = hook_recv_get(dead, 0);
+	b = hook_recv_get(live, 0);
+	eid_a = strstr(a.body, "\"eid\":\"");
+	eid_b = strstr(b.body, "\"eid\":\"");
+	assert_non_null(eid_a);
+	assert_non_null(eid_b);
+	assert_memory_equal(eid_a, eid_b, strcspn(eid_a, ",}"));
+	harness_wait_line(harness_log(h), " info synth webhook_delivered "
+	    "pattern=owed attempts=1", T);
+	/* Delivered and recorded: one more restart owes nothing. */
+	assert_int_equal(harness_router_stop(h, SIGTERM, 10000), 0);
+	harness_router_start(h, hook_conf(conf, sizeof conf, live, NULL),
+	    args);
+	assert_int_equal(hook_recv_wait(live, 2, 500), 1);
+	free(a.body);
+	free(b.body);
+	hook_recv_stop(dead);
+	hook_recv_stop(live);
+}
+
 int
 main(void)
 {
@@ -257,6 +436,12 @@ main(void)
 		HARNESS_UNIT_TEST(test_promotion_publishes_on_candidates_once),
 		HARNESS_UNIT_TEST(
 		    test_restart_with_redis_rebuilds_the_same_figures),
+		HARNESS_UNIT_TEST(test_webhook_gets_the_candidate_as_json),
+		HARNESS_UNIT_TEST(
+		    test_webhook_500_twice_then_200_is_three_posts),
+		HARNESS_UNIT_TEST(test_a_dead_webhook_does_not_delay_traffic),
+		HARNESS_UNIT_TEST(
+		    test_an_unanswered_post_is_sent_again_after_a_restart),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
