@@ -6,13 +6,18 @@
 #                                BIN_DIR/callosum, the page served at /
 #   test_dashboard.sh --fixture [FILE]
 #                                the page and a stats fixture (default
-#                                fixtures/stats.json, every key of issue 19)
-#                                from a python3 http.server, its counters
-#                                growing with time; no router needed
+#                                fixtures/stats.json, every key of issues 19
+#                                and 20) from a python3 http.server, its
+#                                counters growing with time; no router needed
+#                                (fixtures/stats-minimal.json: an older
+#                                router; stats-synth-off.json: synth_enabled 0)
 #
 # Passes when the rendered DOM shows tract "external" with a published
-# rate above zero. With DASHBOARD_PNG=FILE it also leaves a screenshot,
-# DASHBOARD_SETTLE_S seconds (default 5) after that check passed.
+# rate above zero, and the other panels agree with what was served (the
+# dialogue panel: the synthesizer's state pill, pair rows, top patterns,
+# latest candidates, the emergence trend). With DASHBOARD_PNG=FILE it also
+# leaves a screenshot of the whole page, DASHBOARD_SETTLE_S seconds
+# (default 5) after that check passed.
 # Exit 77 (ctest SKIP) without chromium, or while callosumd has no --http.
 # Everything it starts is stopped by pid on exit. Needs python3 (stdlib).
 set -u
@@ -134,9 +139,25 @@ def snapshot():
         if isinstance(h, dict) and "p50" in h and "p99" in h:
             h["p50"] *= 1 + 0.2 * math.sin(t / 3)
             h["p99"] *= 1 + 0.35 * math.sin(t / 5)
-    if "callosum_emergence_score" in s:
+    if isinstance(s.get("callosum_emergence_score"), (int, float)):
         s["callosum_emergence_score"] = round(
             s["callosum_emergence_score"] + 0.1 * math.sin(t / 10), 3)
+    # The synthesizer reads every logged event; its dialogue wobbles
+    # around the 0.7 threshold; its times are as recent as they were.
+    bump(s, "callosum_synth_events_total",
+         int(grown(RATES["external"], t, 9) + grown(RATES["internal"], t, 6)))
+    bump(s, "callosum_balanced_dialogue_events_total", int(t / 3))
+    bal = (s.get("callosum_dialogue_balance") or {}).get("external")
+    if isinstance(bal, dict) and isinstance(bal.get("internal"), float):
+        bal["internal"] = round(min(1.0, max(0.0, bal["internal"] +
+                                0.14 * math.sin(t / 4))), 3)
+    ref = base.get("callosum_last_emergence_ts")
+    if isinstance(ref, (int, float)) and 1e9 < ref < 1e11:
+        shift = time.time() - 4 - ref
+        s["callosum_last_emergence_ts"] = ref + shift
+        for c in s.get("callosum_recent_candidates") or []:
+            if isinstance(c.get("ts"), (int, float)):
+                c["ts"] += shift
     return s
 
 def health():
@@ -269,6 +290,30 @@ PROBE = r"""(() => {
         .classList.contains('hidden') ? '' :
         document.getElementById('dialogue-status').textContent,
     render_error: document.getElementById('last-error').textContent,
+    synth_state: document.getElementById('synth-state')
+        .getAttribute('data-state'),
+    synth_pill: !document.getElementById('synth-state')
+        .classList.contains('hidden'),
+    pairs: Array.from(document.querySelectorAll('#balance-rows tr'),
+        (tr) => tr.hasAttribute('data-pair-from') ?
+            [tr.getAttribute('data-pair-from'),
+             tr.getAttribute('data-pair-to'),
+             tr.querySelectorAll('svg[data-spark="balance"] polyline')
+                 .length] : null).filter((x) => x),
+    candidates: Array.from(document.querySelectorAll('tr[data-candidate]'),
+        (tr) => tr.getAttribute('data-candidate')),
+    candidate_cells: Array.from(document.querySelectorAll(
+        'tr[data-candidate]'), (tr) => Array.from(tr.cells,
+            (td) => td.textContent)),
+    patterns: Array.from(document.querySelectorAll('tr[data-pattern]'),
+        (tr) => [tr.getAttribute('data-pattern'),
+                 tr.getAttribute('data-promoted'),
+                 tr.querySelectorAll('.pill.promoted').length]),
+    dialogue_elements: document.querySelectorAll(
+        '#pattern-rows td.name *, #candidate-rows td *').length,
+    emergence_points: ((document.querySelector(
+        '#spark-emergence polyline') || {getAttribute: () => ''})
+        .getAttribute('points') || '').split(' ').filter((x) => x).length,
   };
 })()"""
 
@@ -315,6 +360,63 @@ def call(method, session=None, **params):
             if not chunk:
                 sys.exit("FAIL: chromium closed the DevTools pipe")
             buf += chunk
+
+def dialogue_problems(state, fx):
+    """What the dialogue panel shows against the fixture fx."""
+    problems = []
+    synth = fx.get("callosum_synth_state")
+    score = fx.get("callosum_emergence_score")
+    shown = isinstance(score, (int, float)) and synth != "off"
+    if state["dialogue"] != shown:
+        problems.append("dialogue panel shown: %s" % state["dialogue"])
+    if not state["dialogue"] and \
+            state["dialogue_status"] != "synthesizer not running":
+        problems.append("dialogue status: %r" % state["dialogue_status"])
+    if state["synth_state"] != (synth if isinstance(synth, str)
+                                else "unknown") or \
+            state["synth_pill"] != isinstance(synth, str):
+        problems.append("synthesizer state pill: %r" % state["synth_state"])
+    if state["dialogue_elements"]:
+        problems.append("dialogue: a pattern was parsed as HTML")
+    if not shown:
+        for k in ("pairs", "candidates", "patterns"):
+            if state[k]:
+                problems.append("dialogue %s while not shown" % k)
+        return problems
+    pairs = [[a, b] for a, m in
+             (fx.get("callosum_dialogue_balance") or {}).items()
+             for b in m]
+    if [p[:2] for p in state["pairs"]] != pairs:
+        problems.append("balance rows %r, expected %r" %
+                        (state["pairs"], pairs))
+    if any(p[2] != 1 for p in state["pairs"]):
+        problems.append("balance rows without a trend: %r" % state["pairs"])
+    # Several polls have landed by now: the trend is a line.
+    if state["emergence_points"] < 2:
+        problems.append("emergence trend: %d points" %
+                        state["emergence_points"])
+    top = fx.get("callosum_top_patterns")
+    if isinstance(top, list):
+        want = [[p["pattern"], "true" if p.get("promoted") is True
+                 else "false", 1 if p.get("promoted") is True else 0]
+                for p in top[:10]]
+        if state["patterns"] != want:
+            problems.append("top patterns %r, expected %r" %
+                            (state["patterns"], want))
+    recent = fx.get("callosum_recent_candidates")
+    if isinstance(recent, list):
+        want = [c["pattern"] for c in recent[:8]]
+        if state["candidates"] != want:
+            problems.append("candidates %r, expected %r" %
+                            (state["candidates"], want))
+        for cells, c in zip(state["candidate_cells"], recent):
+            # pattern, occurrences, sessions, models, when
+            if cells[1] != str(c["occurrences"]) or \
+                    not cells[2].startswith(c["sessions"][0][:16]) or \
+                    not cells[3].startswith(c["models"][0][:16]) or \
+                    not cells[4].endswith("ago") and cells[4] != "just now":
+                problems.append("candidate row %r" % cells)
+    return problems
 
 def evaluate(session, expr):
     r = call("Runtime.evaluate", session, expression=expr,
@@ -370,11 +472,7 @@ try:
                     sub["agent"] not in state["slow_text"]:
                 problems.append("slow subscribers: no agent %r" %
                                 sub["agent"])
-        if state["dialogue"] != ("callosum_emergence_score" in fx):
-            problems.append("dialogue panel shown: %s" % state["dialogue"])
-        if not state["dialogue"] and \
-                state["dialogue_status"] != "synthesizer not running":
-            problems.append("dialogue status: %r" % state["dialogue_status"])
+        problems += dialogue_problems(state, fx)
         pairs = sum(1 for a, m in
                     fx.get("callosum_cross_tract_messages_total", {}).items()
                     for b, n in m.items()
@@ -382,7 +480,19 @@ try:
         if state["edges"] != pairs:
             problems.append("graph: %d edges, expected %d" %
                             (state["edges"], pairs))
+    elif state["synth_state"] not in ("off", "rebuilding", "behind", "live"):
+        # The router always says what its synthesizer is doing.
+        problems.append("synthesizer state: %r" % state["synth_state"])
+    elif state["dialogue"] != (state["synth_state"] != "off"):
+        problems.append("dialogue panel shown: %s with the synthesizer %s" %
+                        (state["dialogue"], state["synth_state"]))
     if png:
+        # The whole page, not the first 1000 pixels of it.
+        height = evaluate(session, "document.documentElement.scrollHeight")
+        call("Emulation.setDeviceMetricsOverride", session, width=1400,
+             height=max(1000, int(height or 0)), deviceScaleFactor=1,
+             mobile=False)
+        time.sleep(0.3)
         shot = call("Page.captureScreenshot", session, format="png")
         with open(png, "wb") as f:
             f.write(base64.b64decode(shot["data"]))

@@ -97,6 +97,33 @@ test_dashboard_never_inserts_html(void **state)
 	}
 }
 
+/*
+ * The dialogue panel reads every figure of the synthesizer (issue 20) and
+ * keeps the hooks the browser test reads.
+ */
+static void
+test_dashboard_reads_the_synthesizer(void **state)
+{
+	static const char *const want[] = {
+		"\"callosum_synth_state\"", "\"callosum_dialogue_balance\"",
+		"\"callosum_balanced_dialogue_events_total\"",
+		"\"callosum_emergence_score\"", "\"callosum_last_emergence_ts\"",
+		"\"callosum_bframe_candidates_total\"",
+		"\"callosum_synth_events_total\"", "\"callosum_synth_patterns\"",
+		"\"callosum_top_patterns\"", "\"callosum_recent_candidates\"",
+		"id=\"synth-state\"", "\"data-candidate\"", "\"data-pattern\"",
+		"\"data-pair-from\"", "\"data-pair-to\"",
+		"id=\"spark-emergence\"", "synthesizer not running",
+	};
+	size_t	i;
+
+	(void)state;
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		if (strstr(page(), want[i]) == NULL)
+			fail_msg("dashboard.html lacks %s", want[i]);
+	}
+}
+
 int
 main(void)
 {
@@ -107,6 +134,7 @@ main(void)
 		cmocka_unit_test(test_dashboard_loads_nothing_external),
 		cmocka_unit_test(test_dashboard_polls_relative_urls),
 		cmocka_unit_test(test_dashboard_never_inserts_html),
+		cmocka_unit_test(test_dashboard_reads_the_synthesizer),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
