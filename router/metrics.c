@@ -625,6 +625,52 @@ metrics_pack_top_patterns(msgpack_packer *pk, struct metrics_ctx *ctx,
 
 _Static_assert(sizeof(size_t) == sizeof(uint64_t), "read as uint64_t");
 
+/* A candidate record: pattern, eid, ts, then its body's pairs. */
+static void
+metrics_pack_recent_one(msgpack_packer *pk, const struct promote_recent *r)
+{
+	msgpack_unpacked	u;
+	uint32_t		i, n = 0;
+
+	msgpack_unpacked_init(&u);
+	if (msgpack_unpack_next(&u, r->body, r->len, NULL) ==
+	    MSGPACK_UNPACK_SUCCESS && u.data.type == MSGPACK_OBJECT_MAP)
+		n = u.data.via.map.size;
+	msgpack_pack_map(pk, 3 + n);
+	wire_pack_cstr(pk, "pattern");
+	wire_pack_cstr(pk, r->pattern);
+	wire_pack_cstr(pk, "eid");
+	wire_pack_cstr(pk, r->eid);
+	wire_pack_cstr(pk, "ts");
+	msgpack_pack_double(pk, (double)r->ts_us / 1e6);
+	for (i = 0; i < n; i++) {
+		msgpack_pack_object(pk, u.data.via.map.ptr[i].key);
+		msgpack_pack_object(pk, u.data.via.map.ptr[i].val);
+	}
+	msgpack_unpacked_destroy(&u);
+}
+
+/* The newest candidates, newest first (a list: not in /metrics). */
+static void
+metrics_pack_recent(msgpack_packer *pk, struct metrics_ctx *ctx,
+    const struct metrics_row *r)
+{
+	const struct promote_recent	*v[PROMOTE_RECENT];
+	struct promote			*p = server_promote(ctx->srv);
+	size_t				 n, i;
+
+	(void)r;
+	if (p == NULL) {
+		msgpack_pack_nil(pk);
+		return;
+	}
+	n = promote_recent(p, v, ctx->nlist < PROMOTE_RECENT ? ctx->nlist :
+	    PROMOTE_RECENT);
+	msgpack_pack_array(pk, n);
+	for (i = 0; i < n; i++)
+		metrics_pack_recent_one(pk, v[i]);
+}
+
 /* A uint64 (or size_t) of struct webhook_stats; nil without a webhook. */
 static void
 metrics_pack_hook_u64(msgpack_packer *pk, struct metrics_ctx *ctx,
@@ -893,6 +939,8 @@ static const struct metrics_row metrics_rows[] = {
 	    "Notifications waiting, in flight or backing off."),
 	METRICS_FN("callosum_top_patterns", PROM_INFO,
 	    metrics_pack_top_patterns, "", .nlabels = 0),
+	METRICS_FN("callosum_recent_candidates", PROM_INFO,
+	    metrics_pack_recent, "", .nlabels = 0),
 };
 #define METRICS_NROWS	(sizeof(metrics_rows) / sizeof(metrics_rows[0]))
 

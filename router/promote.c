@@ -86,6 +86,9 @@ struct promote {
 	bool			 waiting_start;	/* promote_wait_rebuilt runs */
 	struct webhook		*hook;		/* --webhook, or NULL */
 	struct promote_notes	 owed;		/* rebuilding: not yet answered */
+	struct promote_recent	 recent[PROMOTE_RECENT];	/* a ring */
+	unsigned		 nrecent;
+	unsigned		 recent_next;	/* where the next one goes */
 	bool			 closing;	/* webhook_free calls back */
 };
 
@@ -233,12 +236,51 @@ promote_matched(struct promote *p, struct es_bytes pattern)
 	}
 }
 
+/* A candidate record, kept for the figures (newest PROMOTE_RECENT). */
+static void
+promote_remember(struct promote *p, const struct es_event *ev)
+{
+	struct promote_recent	*r = &p->recent[p->recent_next];
+
+	free(r->pattern);
+	free(r->body);
+	r->pattern = xstrndup(ev->pattern.ptr, ev->pattern.len);
+	eid_format(&ev->eid, r->eid);
+	r->ts_us = ev->ts_us;
+	r->len = ev->body.len;
+	r->body = xmalloc(r->len == 0 ? 1 : r->len);
+	if (r->len > 0)
+		memcpy(r->body, ev->body.ptr, r->len);
+	p->recent_next = (p->recent_next + 1) % PROMOTE_RECENT;
+	if (p->nrecent < PROMOTE_RECENT)
+		p->nrecent++;
+}
+
+size_t
+promote_recent(const struct promote *p, const struct promote_recent **out,
+    size_t max)
+{
+	size_t		n = 0;
+	unsigned	i;
+
+	if (p == NULL)
+		return (0);
+	for (; n < p->nrecent && n < max; n++) {
+		i = (p->recent_next + PROMOTE_RECENT - 1 - (unsigned)n) %
+		    PROMOTE_RECENT;
+		out[n] = &p->recent[i];
+	}
+	return (n);
+}
+
 static void
 promote_feed_one(struct promote *p, const struct es_event *ev,
     synth_promote_fn *fn)
 {
 	struct synth_event	se;
 
+	if (promote_is_record(ev))
+		promote_remember(p, ev);
 	promote_view(ev, &se);
 	/* The router's allocation policy: out of memory is a sizing bug. */
 	xcheck(synth_feed(p->synth, &se, fn, p), 0);
@@ -786,6 +828,7 @@ void
 promote_free(struct promote *p)
 {
 	struct promote_note	*n;
+	unsigned		 i;
 
 	if (p == NULL)
 		return;
@@ -795,6 +838,10 @@ promote_free(struct promote *p)
 	while ((n = TAILQ_FIRST(&p->owed)) != NULL) {
 		TAILQ_REMOVE(&p->owed, n, entry);
 		promote_note_free(n);
+	}
+	for (i = 0; i < PROMOTE_RECENT; i++) {
+		free(p->recent[i].pattern);
+		free(p->recent[i].body);
 	}
 	promote_cands_free(&p->ready);
 	promote_cands_free(&p->unmatched);

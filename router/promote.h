@@ -21,6 +21,19 @@ struct server;
 struct synth;
 struct webhook_stats;
 
+#include "eventstore/eid.h"
+
+/* The newest candidate records (live or read while rebuilding). */
+#define PROMOTE_RECENT	8
+
+struct promote_recent {
+	char	*pattern;
+	char	 eid[EID_STR_MAX];
+	int64_t	 ts_us;
+	void	*body;		/* the record's msgpack map */
+	size_t	 len;
+};
+
 enum promote_state {
 	PROMOTE_OFF = 0,	/* synth_enabled = 0 */
 	PROMOTE_REBUILDING,
@@ -48,6 +61,9 @@ const struct synth *promote_synth(const struct promote *);
 void		 promote_webhook_stats(const struct promote *,
 		    struct webhook_stats *);
 bool		 promote_has_webhook(const struct promote *);
+/* Points out[0..n) at the newest records, newest first; returns n. */
+size_t		 promote_recent(const struct promote *,
+		    const struct promote_recent **out, size_t max);
 /* Candidates published on $candidates by this process. */
 uint64_t	 promote_published(const struct promote *);
 

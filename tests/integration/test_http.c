@@ -1141,6 +1141,7 @@ renderers_agree(const struct jv *j, struct page *pg)
 		    strcmp(w.name, "truncated") == 0 ||
 		    strcmp(w.name, "callosum_slow_subscribers") == 0 ||
 		    strcmp(w.name, "callosum_top_patterns") == 0 ||
+		    strcmp(w.name, "callosum_recent_candidates") == 0 ||
 		    volatile_figure(w.name))
 			continue;
 		if ((type = page_type(pg, w.name)) == NULL)

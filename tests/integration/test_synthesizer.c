@@ -166,6 +166,24 @@ expect_candidate(struct client *c, const char *pattern, uint64_t occ)
 	msgpack_unpacked_destroy(&u);
 }
 
+/* The stats' newest candidate is pattern, with its body's figures. */
+static void
+assert_recent(struct client *c, const char *pattern)
+{
+	const msgpack_object	*list;
+	msgpack_object		 f;
+
+	harness_stats(c, &f);
+	list = harness_get(&f, "callosum_recent_candidates");
+	assert_non_null(list);
+	assert_int_equal(list->type, MSGPACK_OBJECT_ARRAY);
+	assert_int_equal(list->via.array.size, 1);
+	harness_assert_str(&list->via.array.ptr[0], "pattern", pattern);
+	assert_true(harness_has(&list->via.array.ptr[0], "eid"));
+	assert_true(harness_has(&list->via.array.ptr[0], "occurrences"));
+	assert_true(harness_has(&list->via.array.ptr[0], "sessions"));
+}
+
 /*
  * Three occurrences from one session never promote; a second session and
  * a second model do, once: one msg on $candidates, logged.
@@ -189,6 +207,7 @@ HARNESS_TEST(test_promotion_publishes_on_candidates_once)
 	bframe(a, "external", "plan-then-act");
 	harness_expect_nothing(watch, 300);
 	assert_true(stats_num(watch, "callosum_bframe_candidates_total") == 1);
+	assert_recent(watch, "plan-then-act");
 }
 
 /*
