@@ -235,6 +235,13 @@ start_router() {
 	"$bin/callosum" pub --socket "$sock" --from internal --lines external \
 	    <"$tmp/lines" >/dev/null 2>"$tmp/pub.log" &
 	pids+=($!)
+	# DASHBOARD_TRAFFIC=CMD: more traffic for a screenshot (CMD gets the
+	# socket in $CALLOSUM_SOCKET and the binaries in $CALLOSUM_BIN).
+	if [ -n "${DASHBOARD_TRAFFIC-}" ]; then
+		CALLOSUM_SOCKET=$sock CALLOSUM_BIN=$bin \
+		    bash -c "$DASHBOARD_TRAFFIC" >/dev/null 2>&1 &
+		pids+=($!)
+	fi
 }
 
 if [ $mode = fixture ]; then
