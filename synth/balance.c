@@ -158,18 +158,62 @@ bal_key_cmp(const void *x, const void *y)
 	return (synth_bytes_cmp(&kx->b, &ky->b));
 }
 
-/* 64-bit FNV-1a; the empty string is a value like any other. */
+/*
+ * FNV-1a's constants over 8-byte words (the tail zero-padded), the length
+ * mixed in first: a label costs a few multiplies, not one per byte. Words
+ * are read in the machine's byte order, so values (and a snapshot holding
+ * them) belong to one architecture; the figures do not depend on them
+ * beyond telling labels apart. The empty string is a value like any other.
+ */
 static uint64_t
 bal_hash(const struct synth_bytes *s)
 {
-	uint64_t	h = 14695981039346656037ULL;
+	uint64_t	h = 14695981039346656037ULL ^ (uint64_t)s->len;
+	uint64_t	w;
 	size_t		i;
 
-	for (i = 0; i < s->len; i++) {
-		h ^= (unsigned char)s->ptr[i];
-		h *= 1099511628211ULL;
+	for (i = 0; i + 8 <= s->len; i += 8) {
+		memcpy(&w, s->ptr + i, 8);
+		h = (h ^ w) * 1099511628211ULL;
+		h ^= h >> 29;
 	}
-	return (h);
+	if (i < s->len) {
+		w = 0;
+		memcpy(&w, s->ptr + i, s->len - i);
+		h = (h ^ w) * 1099511628211ULL;
+		h ^= h >> 29;
+	}
+	return (h * 0x9e3779b97f4a7c15ULL);
+}
+
+static bool
+bal_eq(const struct synth_bytes *x, const struct synth_bytes *y)
+{
+	return (x->len == y->len &&
+	    (x->len == 0 || memcmp(x->ptr, y->ptr, x->len) == 0));
+}
+
+/*
+ * A dialogue's events come in runs of one pair: the last pair, in either
+ * direction, is checked before the tree (and before from and to are put
+ * in order). Returns it with *dir set, or NULL.
+ */
+static struct bal_pair *
+bal_cached(const struct balance *b, const struct synth_event *ev, bool *dir)
+{
+	const struct bal_pair	*p = b->last;
+
+	if (p == NULL)
+		return (NULL);
+	if (bal_eq(&ev->from, &p->key.a) && bal_eq(&ev->to, &p->key.b)) {
+		*dir = false;
+		return (b->last);
+	}
+	if (bal_eq(&ev->from, &p->key.b) && bal_eq(&ev->to, &p->key.a)) {
+		*dir = true;
+		return (b->last);
+	}
+	return (NULL);
 }
 
 /* A pair with copies of k's names and an empty window. */
@@ -341,17 +385,19 @@ balance_prepare(struct balance *b, const struct synth_event *ev,
 	struct bal_key	 k;
 	void		*node;
 	int		 c, d;
+	bool		 rev;
 
 	memset(tx, 0, sizeof(*tx));
+	if ((tx->pair = bal_cached(b, ev, &rev)) != NULL) {
+		tx->dir = rev;
+		goto found;
+	}
 	if ((c = synth_bytes_cmp(&ev->from, &ev->to)) == 0)
 		return (0);
 	tx->dir = c > 0;
 	k.a = tx->dir ? ev->to : ev->from;
 	k.b = tx->dir ? ev->from : ev->to;
-	/* A dialogue's events come in runs of one pair: skip the tree. */
-	if (b->last != NULL && bal_key_cmp(&k, &b->last->key) == 0)
-		tx->pair = b->last;
-	else if ((node = tfind(&k, &b->root, bal_key_cmp)) != NULL)
+	if ((node = tfind(&k, &b->root, bal_key_cmp)) != NULL)
 		tx->pair = *(struct bal_pair **)node;
 	else if (b->npairs >= b->max_pairs) {
 		tx->what = BALANCE_DROP;
@@ -360,6 +406,7 @@ balance_prepare(struct balance *b, const struct synth_event *ev,
 		return (-1);
 	else
 		tx->created = true;
+found:
 	tx->what = BALANCE_PAIR;
 	if (bal_ring_reserve(b, tx->pair) == -1)
 		goto fail;
