@@ -6,6 +6,7 @@
  * passes the backend's state changes on to the router.
  */
 #include <assert.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,6 +174,40 @@ es_read(struct es *es, const struct es_query *q, struct es_event **out,
 	r = es->b->read(es->be, q, out, res, cb, arg);
 	assert(r == 0 || r == -1 || (r == ES_PENDING && cb != NULL));
 	return (r);
+}
+
+static int
+es_kv(struct es *es, const char *name, const void *val, size_t len,
+    es_kv_cb *cb, void *arg)
+{
+	int	r;
+
+	if (es->closing) {
+		errno = EAGAIN;
+		return (-1);
+	}
+	if (es->b->kv == NULL) {
+		errno = ENOTSUP;
+		return (-1);
+	}
+	r = es->b->kv(es->be, name, val, len, cb, arg);
+	assert(r == -1 || r == ES_PENDING);
+	return (r);
+}
+
+int
+es_kv_get(struct es *es, const char *name, es_kv_cb *cb, void *arg)
+{
+	return (es_kv(es, name, NULL, 0, cb, arg));
+}
+
+int
+es_kv_set(struct es *es, const char *name, const void *val, size_t len,
+    es_kv_cb *cb, void *arg)
+{
+	static const char	empty;
+
+	return (es_kv(es, name, val != NULL ? val : &empty, len, cb, arg));
 }
 
 void

@@ -61,6 +61,12 @@ struct es_backend {
 	 * (the front answers 0).
 	 */
 	int		 (*flush)(void *, es_flush_cb *, void *);
+	/*
+	 * As es_kv_get and es_kv_set (val NULL: get); NULL for a backend
+	 * that keeps nothing across restarts (the front: ENOTSUP).
+	 */
+	int		 (*kv)(void *, const char *name, const void *val,
+			    size_t len, es_kv_cb *, void *);
 };
 
 /* The memory ring as a backend: the embedded log (es_mem.c). */

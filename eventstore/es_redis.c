@@ -49,7 +49,8 @@ enum rs_kind {
 	RS_CHECK,	/* is the ring's head already in Redis? */
 	RS_CONFLICT,	/* the ring's head, to the side stream */
 	RS_TOP,		/* the stream's last id, when the link comes up */
-	RS_READ		/* a replay page */
+	RS_READ,	/* a replay page */
+	RS_KV		/* GET or SET of the router's own state */
 };
 
 struct es_redis;
@@ -67,6 +68,7 @@ struct rs_cmd {
 	enum rs_kind	 kind;
 	int64_t		 sent_us;
 	struct rs_read	*rd;		/* RS_READ */
+	struct rs_kv	*kv;		/* RS_KV */
 };
 
 /* An ack that waits for Redis: the event at the ring's tail when sent. */
@@ -89,6 +91,14 @@ struct rs_read {
 	struct es_redis		*r;
 	struct es_query		 q;
 	es_read_cb		*cb;
+	void			*arg;
+};
+
+/* A GET or SET out: called back once, also when the link goes. */
+struct rs_kv {
+	TAILQ_ENTRY(rs_kv)	 entry;
+	bool			 set;
+	es_kv_cb		*cb;
 	void			*arg;
 };
 
@@ -118,6 +128,8 @@ struct es_redis {
 	size_t				 ahead;
 	size_t				 nacks;
 	TAILQ_HEAD(, rs_read)		 reads;
+	TAILQ_HEAD(, rs_kv)		 kvs;
+	char				 prefix[RS_KEY_MAX];	/* of kv names */
 	struct event			*deadline_ev;
 	struct event			*retry_ev;
 	struct event			*down_ev;	/* rs_down_later */
@@ -140,6 +152,9 @@ static void	rs_pump(struct es_redis *);
 static void	rs_down(struct es_redis *, const char *why);
 static void	rs_reply(void *, struct redisReply *);
 static void	rs_read_done(struct rs_read *, struct redisReply *);
+
+static void	rs_kv_done(struct es_redis *, struct rs_kv *,
+		    struct redisReply *);
 
 static int64_t
 rs_now_us(void)
@@ -291,7 +306,7 @@ rs_deadline_cb(evutil_socket_t fd, short what, void *arg)
 
 /* Sends argv on the link, recording what it is for. */
 static int
-rs_send(struct es_redis *r, enum rs_kind kind, struct rs_read *rd, int argc,
+rs_send(struct es_redis *r, enum rs_kind kind, void *op, int argc,
     const char **argv, const size_t *argvlen)
 {
 	struct rs_cmd	*c;
@@ -304,7 +319,8 @@ rs_send(struct es_redis *r, enum rs_kind kind, struct rs_read *rd, int argc,
 	c = &r->cmds[(r->chead + r->ncmds) % RS_WINDOW];
 	c->kind = kind;
 	c->sent_us = rs_now_us();
-	c->rd = rd;
+	c->rd = kind == RS_READ ? op : NULL;
+	c->kv = kind == RS_KV ? op : NULL;
 	r->ncmds++;
 	rs_arm_deadline(r);
 	return (0);
@@ -630,6 +646,9 @@ rs_reply(void *arg, struct redisReply *rep)
 	case RS_READ:
 		rs_read_done(c.rd, rep);
 		break;
+	case RS_KV:
+		rs_kv_done(r, c.kv, rep);
+		break;
 	}
 	if (r->link == l)
 		rs_pump(r);
@@ -652,13 +671,79 @@ rs_link_drop(struct es_redis *r)
 		free(l);
 }
 
+/* Reads and kv operations out are answered -1 (the link went). */
 static void
 rs_fail_reads(struct es_redis *r)
 {
 	struct rs_read	*rd;
+	struct rs_kv	*kv;
 
 	while ((rd = TAILQ_FIRST(&r->reads)) != NULL)
 		rs_read_done(rd, NULL);
+	while ((kv = TAILQ_FIRST(&r->kvs)) != NULL)
+		rs_kv_done(r, kv, NULL);
+}
+
+/*
+ * A GET's value (nil: none), or a SET's OK; NULL or anything else: -1.
+ * The caller of a set gets no value back (NULL, 0).
+ */
+static void
+rs_kv_done(struct es_redis *r, struct rs_kv *kv, struct redisReply *rep)
+{
+	int	status = -1;
+
+	TAILQ_REMOVE(&r->kvs, kv, entry);
+	if (rep != NULL && kv->set && rep->type == REDIS_REPLY_STATUS)
+		status = 0;
+	if (rep != NULL && !kv->set && (rep->type == REDIS_REPLY_STRING ||
+	    rep->type == REDIS_REPLY_NIL))
+		status = 0;
+	if (status == 0 && !kv->set && rep->type == REDIS_REPLY_STRING)
+		kv->cb(kv->arg, 0, rep->str, rep->len);
+	else
+		kv->cb(kv->arg, status, NULL, 0);
+	free(kv);
+}
+
+static int
+rs_be_kv(void *be, const char *name, const void *val, size_t len,
+    es_kv_cb *cb, void *arg)
+{
+	struct es_redis	*r = be;
+	struct rs_kv	*kv;
+	char		 key[RS_KEY_MAX];
+	const char	*argv[3];
+	size_t		 argvlen[3];
+
+	if (!r->up || r->link == NULL || r->ncmds >= RS_WINDOW) {
+		errno = EAGAIN;
+		return (-1);
+	}
+	if ((size_t)snprintf(key, sizeof(key), "%s%s", r->prefix, name) >=
+	    sizeof(key)) {
+		errno = ENAMETOOLONG;
+		return (-1);
+	}
+	if ((kv = calloc(1, sizeof(*kv))) == NULL)
+		return (-1);
+	kv->set = val != NULL;
+	kv->cb = cb;
+	kv->arg = arg;
+	argv[0] = kv->set ? "SET" : "GET";
+	argvlen[0] = 3;
+	argv[1] = key;
+	argvlen[1] = strlen(key);
+	argv[2] = val;
+	argvlen[2] = len;
+	TAILQ_INSERT_TAIL(&r->kvs, kv, entry);
+	if (rs_send(r, RS_KV, kv, kv->set ? 3 : 2, argv, argvlen) == -1) {
+		TAILQ_REMOVE(&r->kvs, kv, entry);
+		free(kv);
+		errno = EAGAIN;
+		return (-1);
+	}
+	return (ES_PENDING);
 }
 
 /* Capped exponential backoff with jitter (+-25%). */
@@ -944,7 +1029,9 @@ rs_keys(struct es_redis *r, const char *prefix, char **cause)
 {
 	if (prefix == NULL)
 		prefix = "callosum:";
-	if ((size_t)snprintf(r->key, sizeof(r->key), "%sevents", prefix) >=
+	if ((size_t)snprintf(r->prefix, sizeof(r->prefix), "%s", prefix) >=
+	    sizeof(r->prefix) ||
+	    (size_t)snprintf(r->key, sizeof(r->key), "%sevents", prefix) >=
 	    sizeof(r->key) || (size_t)snprintf(r->ckey, sizeof(r->ckey),
 	    "%sevents:conflicts", prefix) >= sizeof(r->ckey) ||
 	    (size_t)snprintf(r->candkey, sizeof(r->candkey), "%scandidates",
@@ -1017,6 +1104,7 @@ es_redis_open_with(struct es *front, const struct es_config *cfg,
 	r->timeout_ms = cfg->redis_timeout_ms > 0 ? cfg->redis_timeout_ms : 500;
 	r->state = ES_STATE_DIRECT;
 	TAILQ_INIT(&r->reads);
+	TAILQ_INIT(&r->kvs);
 	TAILQ_INIT(&r->flushes);
 	if (es_redis_addr_parse(cfg->redis_url, &r->addr, cause) == -1 ||
 	    rs_keys(r, cfg->redis_prefix, cause) == -1 ||
@@ -1212,5 +1300,6 @@ const struct es_backend es_redis_backend = {
 	.last_eid = rs_be_last_eid,
 	.first_eid = rs_be_first_eid,
 	.stats = rs_be_stats,
-	.flush = rs_be_flush
+	.flush = rs_be_flush,
+	.kv = rs_be_kv
 };

@@ -197,6 +197,25 @@ void		 es_get_stats(struct es *, struct es_stats *out);
 /* The name of a stored state: "none", "memory", "redis". */
 const char	*es_stored_name(enum es_stored);
 
+/*
+ * The router's own small state beside the log (the synthesizer's
+ * snapshot): a value under a name, kept by backends that outlive the
+ * process (Redis: the key <prefix>NAME). cb runs once, later: status 0
+ * with the value (val NULL, len 0: none stored; for a set: what was
+ * stored), or -1 (not answered, the link went, or the store closed).
+ */
+typedef void	es_kv_cb(void *arg, int status, const void *val, size_t len);
+/*
+ * Reads, or replaces, the value of name. Returns ES_PENDING (cb runs
+ * once, later) or -1 with errno: ENOTSUP for a backend that keeps nothing
+ * across restarts (the memory log), EAGAIN while it cannot ask now (no
+ * link yet, window full), ENOMEM; no callback then. val is copied.
+ */
+int		 es_kv_get(struct es *, const char *name, es_kv_cb *cb,
+		    void *arg);
+int		 es_kv_set(struct es *, const char *name, const void *val,
+		    size_t len, es_kv_cb *cb, void *arg);
+
 /* Where writes go now; ES_STATE_DIRECT until a backend says otherwise. */
 enum es_state	 es_get_state(struct es *);
 /*

@@ -176,6 +176,10 @@ static const struct config_key config_keys[] = {
 	{ .name = "synth_max_patterns", .kind = CONFIG_INT,
 	  CONFIG_FIELD(synth_max_patterns), .min = 1, .max = 10000000,
 	  .def = "10000" },
+	/* With Redis: the synthesizer's state is saved every N events. */
+	{ .name = "synth_snapshot_events", .kind = CONFIG_INT,
+	  CONFIG_FIELD(synth_snapshot_events), .min = 0, .max = UINT64_MAX,
+	  .def = "100000" },
 	{ .name = "balance_threshold", .kind = CONFIG_FRACTION,
 	  CONFIG_FIELD(balance_threshold), .def = "0.7" },
 	{ .name = "promote_occurrences", .kind = CONFIG_INT,

@@ -56,6 +56,7 @@ struct config {
 	unsigned	 synth_window;		/* 100 */
 	unsigned	 synth_max_pairs;	/* 1024 tract pairs */
 	unsigned	 synth_max_patterns;	/* 10000 bframe patterns */
+	uint64_t	 synth_snapshot_events;	/* 100000; 0: no snapshots */
 	double		 balance_threshold;	/* 0.7 */
 	unsigned	 promote_occurrences;	/* 3 */
 	unsigned	 promote_sessions;	/* 2 */

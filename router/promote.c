@@ -39,6 +39,8 @@
 #define PROMOTE_RETRY_MS	100	/* behind: read again after */
 /* At start, how long a log that cannot be read yet is waited for. */
 #define PROMOTE_START_WAIT_MS	2000
+#define PROMOTE_SNAPSHOT_NAME	"synth"	/* Redis: <prefix>synth */
+#define PROMOTE_SNAPSHOT_V	1
 #define PROMOTE_TRACT		"$candidates"
 #define PROMOTE_KIND		"candidate"
 /* The webhook's outcome, logged so that a restart knows what is owed. */
@@ -86,6 +88,13 @@ struct promote {
 	bool			 waiting_start;	/* promote_wait_rebuilt runs */
 	struct webhook		*hook;		/* --webhook, or NULL */
 	struct promote_notes	 owed;		/* rebuilding: not yet answered */
+	/* Snapshots (ADR 0021): the state as of last_fed, in the store. */
+	bool			 loaded;	/* the stored one was asked for */
+	struct eid		 last_fed;
+	uint64_t		 since_snapshot;	/* events fed since */
+	bool			 snapshot_out;	/* a SET unanswered */
+	struct event		*snapshot_ev;
+	unsigned		 posts_out;	/* webhook, unanswered */
 	struct promote_recent	 recent[PROMOTE_RECENT];	/* a ring */
 	unsigned		 nrecent;
 	unsigned		 recent_next;	/* where the next one goes */
@@ -100,6 +109,9 @@ static const char *const promote_state_names[] = {
 };
 
 static void	promote_read(struct promote *);
+static void	promote_behind(struct promote *);
+static struct eid promote_after(struct eid);
+static void	promote_config(const struct config *, struct synth_config *);
 
 static bool
 promote_bytes_is(struct es_bytes b, const char *s)
@@ -236,6 +248,155 @@ promote_matched(struct promote *p, struct es_bytes pattern)
 	}
 }
 
+/*
+ * Snapshots. Taken from the loop when synth_snapshot_events events were
+ * fed since the last, and only while nothing is in between the synth and
+ * the log (no promotion waiting to be published, no webhook POST
+ * unanswered): the log after the snapshot's eid then holds everything a
+ * restart needs. A snapshot that cannot be written is retried at the next
+ * count; a restart with none, or an unusable one, replays the whole log.
+ */
+static void
+promote_snapshot_due(struct promote *p)
+{
+	uint64_t	every = server_config(p->srv)->synth_snapshot_events;
+
+	if (every == 0 || p->since_snapshot < every || p->snapshot_out ||
+	    p->state != PROMOTE_LIVE)
+		return;
+	event_active(p->snapshot_ev, EV_TIMEOUT, 0);
+}
+
+static void
+promote_saved(void *arg, int status, const void *val, size_t len)
+{
+	struct promote	*p = arg;
+
+	(void)val;
+	(void)len;
+	p->snapshot_out = false;
+	if (status != 0 && !p->closing)
+		log_debug("synth", "snapshot_failed", "%s", "retry=next");
+}
+
+static void
+promote_snapshot_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct promote	*p = arg;
+	msgpack_sbuffer	 state, sb;
+	msgpack_packer	 pk;
+	char		 eid[EID_STR_MAX];
+
+	(void)fd;
+	(void)what;
+	if (p->snapshot_out || !TAILQ_EMPTY(&p->ready) || p->posts_out > 0 ||
+	    p->state != PROMOTE_LIVE)
+		return;		/* the next event tries again */
+	msgpack_sbuffer_init(&state);
+	msgpack_sbuffer_init(&sb);
+	xcheck(synth_snapshot(p->synth, &state), state.size);
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 3);
+	wire_pack_cstr(&pk, "v");
+	msgpack_pack_uint32(&pk, PROMOTE_SNAPSHOT_V);
+	wire_pack_cstr(&pk, "eid");
+	eid_format(&p->last_fed, eid);
+	wire_pack_cstr(&pk, eid);
+	wire_pack_cstr(&pk, "synth");
+	msgpack_pack_bin(&pk, state.size);
+	msgpack_pack_bin_body(&pk, state.data, state.size);
+	xcheck(sb.data == NULL ? -1 : 0, sb.size);
+	if (es_kv_set(server_es(p->srv), PROMOTE_SNAPSHOT_NAME, sb.data,
+	    sb.size, promote_saved, p) == ES_PENDING) {
+		p->snapshot_out = true;
+		p->since_snapshot = 0;
+		log_debug("synth", "snapshot", "eid=%s bytes=%zu", eid,
+		    sb.size);
+	}
+	msgpack_sbuffer_destroy(&state);
+	msgpack_sbuffer_destroy(&sb);
+}
+
+/* The stored snapshot's state, if it is one of ours for this config. */
+static bool
+promote_restore(struct promote *p, const void *val, size_t len)
+{
+	const msgpack_object	*v, *eidv, *st;
+	struct synth_config	 sc;
+	struct synth		*sy;
+	msgpack_unpacked	 u;
+	struct eid		 eid;
+	bool			 ok = false;
+
+	msgpack_unpacked_init(&u);
+	if (msgpack_unpack_next(&u, val, len, NULL) != MSGPACK_UNPACK_SUCCESS ||
+	    u.data.type != MSGPACK_OBJECT_MAP)
+		goto out;
+	v = wire_map_get(&u.data, "v");
+	eidv = wire_map_get(&u.data, "eid");
+	st = wire_map_get(&u.data, "synth");
+	if (v == NULL || v->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+	    v->via.u64 != PROMOTE_SNAPSHOT_V || eidv == NULL ||
+	    eidv->type != MSGPACK_OBJECT_STR || st == NULL ||
+	    st->type != MSGPACK_OBJECT_BIN ||
+	    eid_parse(eidv->via.str.ptr, eidv->via.str.size, 0, &eid) == -1)
+		goto out;
+	promote_config(server_config(p->srv), &sc);
+	if ((sy = synth_restore(&sc, st->via.bin.ptr, st->via.bin.size)) ==
+	    NULL)
+		goto out;
+	synth_free(p->synth);
+	p->synth = sy;
+	p->last_fed = eid;
+	p->next = promote_after(eid);
+	log_info("synth", "snapshot_loaded", "eid=%.*s bytes=%zu",
+	    (int)eidv->via.str.size, eidv->via.str.ptr, len);
+	ok = true;
+out:
+	msgpack_unpacked_destroy(&u);
+	return (ok);
+}
+
+static void
+promote_loaded(void *arg, int status, const void *val, size_t len)
+{
+	struct promote	*p = arg;
+
+	p->reading = false;
+	if (status != 0) {
+		if (!server_draining(p->srv))
+			promote_behind(p);
+		return;
+	}
+	p->loaded = true;
+	if (val != NULL && !promote_restore(p, val, len))
+		log_warn("synth", "snapshot_unused", "why=\"another "
+		    "configuration, or not a snapshot: the whole log is "
+		    "read\"");
+	clock_read();
+	promote_read(p);
+}
+
+/* Asks the store for a snapshot; the rebuild reads on from it. */
+static bool
+promote_load(struct promote *p)
+{
+	int	rc;
+
+	rc = es_kv_get(server_es(p->srv), PROMOTE_SNAPSHOT_NAME,
+	    promote_loaded, p);
+	if (rc == ES_PENDING) {
+		p->reading = true;
+		return (true);
+	}
+	if (errno == ENOTSUP) {		/* the memory log: nothing kept */
+		p->loaded = true;
+		return (false);
+	}
+	promote_behind(p);
+	return (true);
+}
+
 /* A candidate record, kept for the figures (newest PROMOTE_RECENT). */
 static void
 promote_remember(struct promote *p, const struct es_event *ev)
@@ -281,6 +442,8 @@ promote_feed_one(struct promote *p, const struct es_event *ev,
 
 	if (promote_is_record(ev))
 		promote_remember(p, ev);
+	p->last_fed = ev->eid;
+	p->since_snapshot++;
 	promote_view(ev, &se);
 	/* The router's allocation policy: out of memory is a sizing bug. */
 	xcheck(synth_feed(p->synth, &se, fn, p), 0);
@@ -292,6 +455,7 @@ promote_feed(struct promote *p, const struct es_event *ev)
 	if (p == NULL || p->state != PROMOTE_LIVE)
 		return;		/* a rebuild reads it from the log later */
 	promote_feed_one(p, ev, promote_found_live);
+	promote_snapshot_due(p);
 }
 
 /* The body of a candidate msg: what promoted it. */
@@ -420,6 +584,7 @@ promote_notified(void *arg, int status, long code, unsigned attempts)
 	struct promote_note	*n = arg;
 	struct promote		*p = n->p;
 
+	p->posts_out--;
 	if (!p->closing) {
 		clock_read();
 		if (status == 0)
@@ -440,8 +605,10 @@ static void
 promote_notify(struct promote *p, struct promote_note *n)
 {
 	n->p = p;
+	p->posts_out++;
 	if (webhook_post(p->hook, n->json, n->len, promote_notified, n) ==
 	    -1) {
+		p->posts_out--;
 		log_warn("synth", "webhook_refused", "pattern=%s why=\"%s\"",
 		    n->pattern, strerror(errno));
 		promote_note_free(n);
@@ -556,6 +723,7 @@ promote_caught_up(struct promote *p)
 	struct promote_note	*n;
 
 	p->state = PROMOTE_LIVE;
+	promote_snapshot_due(p);
 	log_info("synth", "rebuilt", "events=%llu ms=%lld unpublished=%s",
 	    (unsigned long long)p->rebuilt,
 	    (long long)((clock_mono_now_us() - p->started_us) / 1000),
@@ -667,6 +835,8 @@ promote_read(struct promote *p)
 	unsigned		pages;
 	int			rc;
 
+	if (!p->loaded && promote_load(p))
+		return;
 	memset(&q, 0, sizeof(q));
 	q.to.ms = q.to.seq = UINT64_MAX;
 	q.max = PROMOTE_PAGE;
@@ -743,7 +913,10 @@ promote_new(struct server *srv, char **cause)
 	p->read_ev = event_new(server_base(srv), -1, 0, promote_read_later_cb,
 	    p);
 	p->retry_ev = evtimer_new(server_base(srv), promote_retry_cb, p);
-	if (p->publish_ev == NULL || p->read_ev == NULL || p->retry_ev == NULL)
+	p->snapshot_ev = event_new(server_base(srv), -1, 0,
+	    promote_snapshot_cb, p);
+	if (p->publish_ev == NULL || p->read_ev == NULL ||
+	    p->retry_ev == NULL || p->snapshot_ev == NULL)
 		xcheck(-1, 0);
 	p->state = PROMOTE_REBUILDING;
 	p->started_us = clock_mono_now_us();
@@ -851,6 +1024,8 @@ promote_free(struct promote *p)
 		event_free(p->read_ev);
 	if (p->retry_ev != NULL)
 		event_free(p->retry_ev);
+	if (p->snapshot_ev != NULL)
+		event_free(p->snapshot_ev);
 	synth_free(p->synth);
 	free(p);
 }

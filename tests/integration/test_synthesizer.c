@@ -2,6 +2,7 @@
  * The synthesizer's inputs and outputs through the real router (issue 20):
  * what it reads must be in the log, so that a restart rebuilds it.
  */
+#include <hiredis/hiredis.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -445,6 +446,118 @@ HARNESS_TEST(test_an_unanswered_post_is_sent_again_after_a_restart)
 	hook_recv_stop(live);
 }
 
+/* The figures a rebuild must reproduce, read on a fresh client. */
+struct figures {
+	double	bal;
+	double	events;
+	double	score;
+	double	cands;
+	double	fed;
+};
+
+static void
+figures_read(struct harness *h, struct figures *fg)
+{
+	struct client	*q = harness_client(h, "watcher");
+
+	fg->bal = stats_pair(q, "callosum_dialogue_balance", "external",
+	    "internal");
+	fg->events = stats_num(q, "callosum_balanced_dialogue_events_total");
+	fg->score = stats_num(q, "callosum_emergence_score");
+	fg->cands = stats_num(q, "callosum_bframe_candidates_total");
+	fg->fed = stats_num(q, "callosum_synth_events_total");
+	harness_client_close(q);
+}
+
+static void
+figures_same(const struct figures *a, const struct figures *b)
+{
+	/* Bit for bit: a rebuild is the same doubles in the same order. */
+	if (a->bal != b->bal || a->events != b->events ||
+	    a->score != b->score || a->cands != b->cands ||
+	    a->fed != b->fed)
+		HFAIL("figures differ: balance %.17g/%.17g events %g/%g "
+		    "emergence %.17g/%.17g candidates %g/%g fed %g/%g",
+		    a->bal, b->bal, a->events, b->events, a->score, b->score,
+		    a->cands, b->cands, a->fed, b->fed);
+}
+
+/* The number in the last "synth rebuilt events=N" line of the log. */
+static long
+last_rebuilt(struct harness *h)
+{
+	char	*text = harness_read_file(harness_log(h), NULL), *p, *last = NULL;
+	long	 n = -1;
+
+	assert_non_null(text);
+	for (p = text; (p = strstr(p, " synth rebuilt events=")) != NULL; p++)
+		last = p;
+	if (last != NULL)
+		n = strtol(last + strlen(" synth rebuilt events="), NULL, 10);
+	free(text);
+	return (n);
+}
+
+/*
+ * With snapshots every 20 events, a restart loads the latest and reads
+ * only what came after; the figures equal those before the restart, and
+ * those of a full replay (the snapshot deleted).
+ */
+HARNESS_TEST(test_a_snapshot_rebuild_equals_a_full_replay)
+{
+	struct harness		*h = harness_new();
+	struct redis_proc	*rp = redis_proc_spawn(h, 0);
+	const char		*args[] = { "--redis", NULL, NULL };
+	const char		*conf = SYNTH_CONF "synth_snapshot_events = 20\n";
+	struct figures		 before, snap, full;
+	struct client		*in, *ex, *b;
+	struct redisReply	*rep;
+	long			 n;
+
+	(void)state;
+	args[1] = redis_proc_url(rp);
+	harness_router_start(h, conf, args);
+	in = agent(h, "left", "internal", "s1", "m1");
+	ex = agent(h, "right", "external", "s2", "m2");
+	b = agent(h, "other", "external", "s3", "m3");
+	say(in, "external", 15);
+	say(ex, "internal", 12);
+	bframe(in, "external", "p");
+	bframe(b, "internal", "p");
+	bframe(b, "internal", "p");
+	say(b, "internal", 9);
+	harness_client_close(in);
+	harness_client_close(ex);
+	harness_client_close(b);
+	figures_read(h, &before);
+	assert_true(before.cands == 1);
+	assert_int_equal(harness_router_stop(h, SIGTERM, 10000), 0);
+	rep = redis_command(rp, "EXISTS callosum:synth");
+	assert_true(rep != NULL && rep->type == REDIS_REPLY_INTEGER &&
+	    rep->integer == 1);
+	redis_reply_free(rep);
+
+	harness_router_start(h, conf, args);
+	assert_int_equal(harness_file_count_lines(harness_log(h),
+	    " info synth snapshot_loaded "), 1);
+	n = last_rebuilt(h);
+	if (n < 0 || n >= (long)before.fed)
+		HFAIL("rebuilt %ld events of %g: the snapshot was not used", n,
+		    before.fed);
+	figures_read(h, &snap);
+	figures_same(&before, &snap);
+	assert_int_equal(harness_router_stop(h, SIGTERM, 10000), 0);
+
+	rep = redis_command(rp, "DEL callosum:synth");
+	redis_reply_free(rep);
+	harness_router_start(h, conf, args);
+	assert_int_equal(last_rebuilt(h), (long)before.fed);
+	figures_read(h, &full);
+	figures_same(&before, &full);
+	assert_int_equal(harness_file_count_lines(harness_log(h),
+	    " info synth promoted "), 1);
+}
+
 int
 main(void)
 {
@@ -461,6 +574,7 @@ main(void)
 		HARNESS_UNIT_TEST(test_a_dead_webhook_does_not_delay_traffic),
 		HARNESS_UNIT_TEST(
 		    test_an_unanswered_post_is_sent_again_after_a_restart),
+		HARNESS_UNIT_TEST(test_a_snapshot_rebuild_equals_a_full_replay),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));

@@ -1086,6 +1086,8 @@ static const struct {
 	{ "synth_window", "9", FIELD(synth_window), NOCOUNT },
 	{ "synth_max_pairs", "9", FIELD(synth_max_pairs), NOCOUNT },
 	{ "synth_max_patterns", "9", FIELD(synth_max_patterns), NOCOUNT },
+	{ "synth_snapshot_events", "9", FIELD(synth_snapshot_events),
+	  NOCOUNT },
 	{ "balance_threshold", "0.25", FIELD(balance_threshold), NOCOUNT },
 	{ "promote_occurrences", "9", FIELD(promote_occurrences), NOCOUNT },
 	{ "promote_sessions", "9", FIELD(promote_sessions), NOCOUNT },
