@@ -210,6 +210,25 @@ es_kv_set(struct es *es, const char *name, const void *val, size_t len,
 	return (es_kv(es, name, val != NULL ? val : &empty, len, cb, arg));
 }
 
+int
+es_mirror(struct es *es, const char *name, const struct es_event *ev,
+    es_kv_cb *cb, void *arg)
+{
+	int	r;
+
+	if (es->closing) {
+		errno = EAGAIN;
+		return (-1);
+	}
+	if (es->b->mirror == NULL) {
+		errno = ENOTSUP;
+		return (-1);
+	}
+	r = es->b->mirror(es->be, name, ev, cb, arg);
+	assert(r == -1 || r == ES_PENDING);
+	return (r);
+}
+
 void
 es_last_eid(struct es *es, struct eid *out)
 {

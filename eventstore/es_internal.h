@@ -67,6 +67,9 @@ struct es_backend {
 	 */
 	int		 (*kv)(void *, const char *name, const void *val,
 			    size_t len, es_kv_cb *, void *);
+	/* As es_mirror; NULL: ENOTSUP. */
+	int		 (*mirror)(void *, const char *name,
+			    const struct es_event *, es_kv_cb *, void *);
 };
 
 /* The memory ring as a backend: the embedded log (es_mem.c). */

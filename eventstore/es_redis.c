@@ -98,6 +98,7 @@ struct rs_read {
 struct rs_kv {
 	TAILQ_ENTRY(rs_kv)	 entry;
 	bool			 set;
+	bool			 mirror;	/* an XADD: its id, or "smaller" */
 	es_kv_cb		*cb;
 	void			*arg;
 };
@@ -696,14 +697,70 @@ rs_kv_done(struct es_redis *r, struct rs_kv *kv, struct redisReply *rep)
 	TAILQ_REMOVE(&r->kvs, kv, entry);
 	if (rep != NULL && kv->set && rep->type == REDIS_REPLY_STATUS)
 		status = 0;
+	/* Already there: the id is not above the stream's top. */
+	if (rep != NULL && kv->mirror && (rep->type == REDIS_REPLY_STRING ||
+	    (rep->type == REDIS_REPLY_ERROR && rep->str != NULL &&
+	    strstr(rep->str, "equal or smaller") != NULL)))
+		status = 0;
 	if (rep != NULL && !kv->set && (rep->type == REDIS_REPLY_STRING ||
 	    rep->type == REDIS_REPLY_NIL))
 		status = 0;
-	if (status == 0 && !kv->set && rep->type == REDIS_REPLY_STRING)
+	if (status == 0 && !kv->set && !kv->mirror &&
+	    rep->type == REDIS_REPLY_STRING)
 		kv->cb(kv->arg, 0, rep->str, rep->len);
 	else
 		kv->cb(kv->arg, status, NULL, 0);
 	free(kv);
+}
+
+/* Queues kv and sends argv; -1 (EAGAIN) when it cannot. */
+static int
+rs_kv_send(struct es_redis *r, struct rs_kv *kv, int argc, const char **argv,
+    const size_t *argvlen)
+{
+	TAILQ_INSERT_TAIL(&r->kvs, kv, entry);
+	if (rs_send(r, RS_KV, kv, argc, argv, argvlen) == -1) {
+		TAILQ_REMOVE(&r->kvs, kv, entry);
+		free(kv);
+		errno = EAGAIN;
+		return (-1);
+	}
+	return (ES_PENDING);
+}
+
+static bool
+rs_can_send(struct es_redis *r)
+{
+	if (!r->up || r->link == NULL || r->ncmds >= RS_WINDOW) {
+		errno = EAGAIN;
+		return (false);
+	}
+	return (true);
+}
+
+static int
+rs_be_mirror(void *be, const char *name, const struct es_event *ev,
+    es_kv_cb *cb, void *arg)
+{
+	struct es_redis	*r = be;
+	struct rs_argv	 a;
+	struct rs_kv	*kv;
+	char		 key[RS_KEY_MAX];
+
+	if (!rs_can_send(r))
+		return (-1);
+	if ((size_t)snprintf(key, sizeof(key), "%s%s", r->prefix, name) >=
+	    sizeof(key)) {
+		errno = ENAMETOOLONG;
+		return (-1);
+	}
+	if ((kv = calloc(1, sizeof(*kv))) == NULL)
+		return (-1);
+	kv->mirror = true;
+	kv->cb = cb;
+	kv->arg = arg;
+	rs_xadd_argv(r, &a, key, ev, true);
+	return (rs_kv_send(r, kv, a.n, a.v, a.len));
 }
 
 static int
@@ -716,10 +773,8 @@ rs_be_kv(void *be, const char *name, const void *val, size_t len,
 	const char	*argv[3];
 	size_t		 argvlen[3];
 
-	if (!r->up || r->link == NULL || r->ncmds >= RS_WINDOW) {
-		errno = EAGAIN;
+	if (!rs_can_send(r))
 		return (-1);
-	}
 	if ((size_t)snprintf(key, sizeof(key), "%s%s", r->prefix, name) >=
 	    sizeof(key)) {
 		errno = ENAMETOOLONG;
@@ -736,14 +791,7 @@ rs_be_kv(void *be, const char *name, const void *val, size_t len,
 	argvlen[1] = strlen(key);
 	argv[2] = val;
 	argvlen[2] = len;
-	TAILQ_INSERT_TAIL(&r->kvs, kv, entry);
-	if (rs_send(r, RS_KV, kv, kv->set ? 3 : 2, argv, argvlen) == -1) {
-		TAILQ_REMOVE(&r->kvs, kv, entry);
-		free(kv);
-		errno = EAGAIN;
-		return (-1);
-	}
-	return (ES_PENDING);
+	return (rs_kv_send(r, kv, kv->set ? 3 : 2, argv, argvlen));
 }
 
 /* Capped exponential backoff with jitter (+-25%). */
@@ -1301,5 +1349,6 @@ const struct es_backend es_redis_backend = {
 	.first_eid = rs_be_first_eid,
 	.stats = rs_be_stats,
 	.flush = rs_be_flush,
-	.kv = rs_be_kv
+	.kv = rs_be_kv,
+	.mirror = rs_be_mirror
 };

@@ -215,6 +215,14 @@ int		 es_kv_get(struct es *, const char *name, es_kv_cb *cb,
 		    void *arg);
 int		 es_kv_set(struct es *, const char *name, const void *val,
 		    size_t len, es_kv_cb *cb, void *arg);
+/*
+ * Copies ev into a stream of its own beside the log (Redis: XADD
+ * <prefix>NAME with ev's id), as es_kv_set: ES_PENDING and cb once (0:
+ * there, also when it was already; -1: not written), or -1 (ENOTSUP: the
+ * memory log, whose one log holds it; EAGAIN: not now).
+ */
+int		 es_mirror(struct es *, const char *name,
+		    const struct es_event *ev, es_kv_cb *cb, void *arg);
 
 /* Where writes go now; ES_STATE_DIRECT until a backend says otherwise. */
 enum es_state	 es_get_state(struct es *);

@@ -21,6 +21,7 @@
 
 #include <event2/event.h>
 
+#include "eventstore/es_event.h"
 #include "eventstore/eventstore.h"
 #include "router/clock.h"
 #include "router/config.h"
@@ -41,6 +42,8 @@
 #define PROMOTE_START_WAIT_MS	2000
 #define PROMOTE_SNAPSHOT_NAME	"synth"	/* Redis: <prefix>synth */
 #define PROMOTE_SNAPSHOT_V	1
+#define PROMOTE_STREAM		"candidates"	/* Redis: <prefix>candidates */
+#define PROMOTE_MIRROR_MAX	1024	/* records waiting for the stream */
 #define PROMOTE_TRACT		"$candidates"
 #define PROMOTE_KIND		"candidate"
 /* The webhook's outcome, logged so that a restart knows what is owed. */
@@ -95,6 +98,11 @@ struct promote {
 	bool			 snapshot_out;	/* a SET unanswered */
 	struct event		*snapshot_ev;
 	unsigned		 posts_out;	/* webhook, unanswered */
+	/* Candidate records for their own stream, oldest first, in order. */
+	struct es_event		*mirror[PROMOTE_MIRROR_MAX];
+	size_t			 nmirror;
+	bool			 mirror_out;	/* the head is being written */
+	uint64_t		 mirror_dropped;
 	struct promote_recent	 recent[PROMOTE_RECENT];	/* a ring */
 	unsigned		 nrecent;
 	unsigned		 recent_next;	/* where the next one goes */
@@ -397,6 +405,69 @@ promote_load(struct promote *p)
 	return (true);
 }
 
+/*
+ * The candidates stream (SPEC: <prefix>candidates): each candidate record
+ * is copied there too, one at a time in log order, with its own id (a
+ * copy already there answers "equal or smaller": done). What cannot be
+ * written now waits, bounded, for the link (promote_log_up); the records
+ * read by a rebuild are queued again, so a copy missed before a restart is
+ * written then (if it is newer than the stream's last).
+ */
+static void	promote_mirror_next(struct promote *);
+
+static void
+promote_mirrored(void *arg, int status, const void *val, size_t len)
+{
+	struct promote	*p = arg;
+
+	(void)val;
+	(void)len;
+	p->mirror_out = false;
+	if (status != 0) {
+		/* Kept, and tried again soon (or when the log is up). */
+		if (!p->closing)
+			clock_timer_ms(p->retry_ev, PROMOTE_RETRY_MS);
+		return;
+	}
+	es_event_unref(p->mirror[0]);
+	memmove(&p->mirror[0], &p->mirror[1], (p->nmirror - 1) *
+	    sizeof(p->mirror[0]));
+	p->nmirror--;
+	if (!p->closing)
+		promote_mirror_next(p);
+}
+
+static void
+promote_mirror_next(struct promote *p)
+{
+	if (p->mirror_out || p->nmirror == 0)
+		return;
+	if (es_mirror(server_es(p->srv), PROMOTE_STREAM, p->mirror[0],
+	    promote_mirrored, p) == ES_PENDING) {
+		p->mirror_out = true;
+		return;
+	}
+	if (errno == ENOTSUP) {		/* the memory log: one log holds it */
+		while (p->nmirror > 0)
+			es_event_unref(p->mirror[--p->nmirror]);
+	} else if (!p->closing)
+		clock_timer_ms(p->retry_ev, PROMOTE_RETRY_MS);
+}
+
+static void
+promote_mirror(struct promote *p, const struct es_event *ev)
+{
+	struct es_event	*copy;
+
+	if (p->nmirror == PROMOTE_MIRROR_MAX ||
+	    (copy = es_event_new(ev)) == NULL) {
+		p->mirror_dropped++;
+		return;
+	}
+	p->mirror[p->nmirror++] = copy;
+	promote_mirror_next(p);
+}
+
 /* A candidate record, kept for the figures (newest PROMOTE_RECENT). */
 static void
 promote_remember(struct promote *p, const struct es_event *ev)
@@ -440,8 +511,10 @@ promote_feed_one(struct promote *p, const struct es_event *ev,
 {
 	struct synth_event	se;
 
-	if (promote_is_record(ev))
+	if (promote_is_record(ev)) {
 		promote_remember(p, ev);
+		promote_mirror(p, ev);
+	}
 	p->last_fed = ev->eid;
 	p->since_snapshot++;
 	promote_view(ev, &se);
@@ -953,7 +1026,10 @@ promote_wait_rebuilt(struct promote *p)
 void
 promote_log_up(struct promote *p)
 {
-	if (p == NULL || p->state != PROMOTE_BEHIND || p->reading)
+	if (p == NULL)
+		return;
+	promote_mirror_next(p);
+	if (p->state != PROMOTE_BEHIND || p->reading)
 		return;
 	p->state = PROMOTE_REBUILDING;
 	promote_read(p);
@@ -1008,6 +1084,8 @@ promote_free(struct promote *p)
 	/* Owed and unanswered posts stay owed: the log says so at restart. */
 	p->closing = true;
 	webhook_free(p->hook);
+	while (p->nmirror > 0)
+		es_event_unref(p->mirror[--p->nmirror]);
 	while ((n = TAILQ_FIRST(&p->owed)) != NULL) {
 		TAILQ_REMOVE(&p->owed, n, entry);
 		promote_note_free(n);

@@ -242,6 +242,8 @@ HARNESS_TEST(test_restart_with_redis_rebuilds_the_same_figures)
 	score = stats_num(q, "callosum_emergence_score");
 	cands = stats_num(q, "callosum_bframe_candidates_total");
 	assert_true(cands == 1);
+	/* The record, in its own stream too (SPEC: callosum:candidates). */
+	redis_wait_xlen(rp, "callosum:candidates", 1, T);
 	harness_client_close(in);
 	harness_client_close(ex);
 	harness_client_close(b);
@@ -263,6 +265,8 @@ HARNESS_TEST(test_restart_with_redis_rebuilds_the_same_figures)
 	b = agent(h, "late", "external", "s9", "m9");
 	bframe(b, "internal", "p");
 	harness_expect_nothing(q, 300);
+	/* The rebuild wrote the record again: a no-op, still one. */
+	assert_int_equal(redis_xlen(rp, "callosum:candidates"), 1);
 	/* The log is one file for both runs: the first run's line only. */
 	assert_int_equal(harness_file_count_lines(harness_log(h),
 	    " info synth promoted "), 1);
