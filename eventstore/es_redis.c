@@ -728,14 +728,30 @@ rs_kv_send(struct es_redis *r, struct rs_kv *kv, int argc, const char **argv,
 	return (ES_PENDING);
 }
 
-static bool
-rs_can_send(struct es_redis *r)
+/*
+ * A kv operation for name, its key (<prefix>name) in key; NULL with errno
+ * when it cannot be sent now (EAGAIN), or named (ENAMETOOLONG), or ENOMEM.
+ */
+static struct rs_kv *
+rs_kv_new(struct es_redis *r, const char *name, char key[RS_KEY_MAX],
+    es_kv_cb *cb, void *arg)
 {
+	struct rs_kv	*kv;
+
 	if (!r->up || r->link == NULL || r->ncmds >= RS_WINDOW) {
 		errno = EAGAIN;
-		return (false);
+		return (NULL);
 	}
-	return (true);
+	if ((size_t)snprintf(key, RS_KEY_MAX, "%s%s", r->prefix, name) >=
+	    RS_KEY_MAX) {
+		errno = ENAMETOOLONG;
+		return (NULL);
+	}
+	if ((kv = calloc(1, sizeof(*kv))) == NULL)
+		return (NULL);
+	kv->cb = cb;
+	kv->arg = arg;
+	return (kv);
 }
 
 static int
@@ -747,18 +763,9 @@ rs_be_mirror(void *be, const char *name, const struct es_event *ev,
 	struct rs_kv	*kv;
 	char		 key[RS_KEY_MAX];
 
-	if (!rs_can_send(r))
-		return (-1);
-	if ((size_t)snprintf(key, sizeof(key), "%s%s", r->prefix, name) >=
-	    sizeof(key)) {
-		errno = ENAMETOOLONG;
-		return (-1);
-	}
-	if ((kv = calloc(1, sizeof(*kv))) == NULL)
+	if ((kv = rs_kv_new(r, name, key, cb, arg)) == NULL)
 		return (-1);
 	kv->mirror = true;
-	kv->cb = cb;
-	kv->arg = arg;
 	rs_xadd_argv(r, &a, key, ev, true);
 	return (rs_kv_send(r, kv, a.n, a.v, a.len));
 }
@@ -773,18 +780,9 @@ rs_be_kv(void *be, const char *name, const void *val, size_t len,
 	const char	*argv[3];
 	size_t		 argvlen[3];
 
-	if (!rs_can_send(r))
-		return (-1);
-	if ((size_t)snprintf(key, sizeof(key), "%s%s", r->prefix, name) >=
-	    sizeof(key)) {
-		errno = ENAMETOOLONG;
-		return (-1);
-	}
-	if ((kv = calloc(1, sizeof(*kv))) == NULL)
+	if ((kv = rs_kv_new(r, name, key, cb, arg)) == NULL)
 		return (-1);
 	kv->set = val != NULL;
-	kv->cb = cb;
-	kv->arg = arg;
 	argv[0] = kv->set ? "SET" : "GET";
 	argvlen[0] = 3;
 	argv[1] = key;
