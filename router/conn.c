@@ -32,6 +32,7 @@
 #include "router/sub.h"
 #include "router/tract.h"
 #include "router/xmalloc.h"
+#include "synth/synth.h"
 
 #define CONN_READ_MAX		(256 * 1024)	/* bytes per read(2) */
 #define CONN_IBUF_MIN		(16 * 1024)
@@ -154,6 +155,10 @@ conn_set_identity(struct conn *c, const struct wire_req *req)
 	c->model = xstrndup(req->model.ptr ? req->model.ptr : "",
 	    req->model.len);
 	c->model_len = req->model.len;
+	/* The synthesizer's label hashes, once for the connection's life. */
+	c->label_hash[0] = synth_label_hash(c->agent, c->agent_len);
+	c->label_hash[1] = synth_label_hash(c->session, c->session_len);
+	c->label_hash[2] = synth_label_hash(c->model, c->model_len);
 	if (req->tract.ptr != NULL) {
 		c->home = xstrndup(req->tract.ptr, req->tract.len);
 		c->home_len = req->tract.len;

@@ -90,6 +90,7 @@ struct conn {
 	uint32_t		 agent_len;
 	uint32_t		 session_len;
 	uint32_t		 model_len;
+	uint64_t		 label_hash[3];	/* agent, session, model */
 	uint32_t		 home_len;
 	struct tract		*last_to;	/* the last pub's tract: a cache */
 	struct htab		*subs;		/* sid -> struct sub */

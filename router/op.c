@@ -277,7 +277,8 @@ op_pub(struct conn *c, const struct wire_req *req)
 	}
 	start_us = conn_publish_start_us(c);
 	conn_end_publish_wait(c);
-	op_pub_settle(c, req, t, pub_publish(c->srv, t, &f, false, &res), &res,
+	op_pub_settle(c, req, t, pub_publish(c->srv, t, &f, false, c->label_hash,
+	    &res), &res,
 	    start_us);
 	return (OP_DONE);
 fail:

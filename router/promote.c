@@ -93,6 +93,7 @@ struct promote {
 	struct promote_notes	 owed;		/* rebuilding: not yet answered */
 	/* Snapshots (ADR 0021): the state as of last_fed, in the store. */
 	bool			 loaded;	/* the stored one was asked for */
+	bool			 no_store;	/* the log keeps none (memory) */
 	struct eid		 last_fed;
 	uint64_t		 since_snapshot;	/* events fed since */
 	bool			 snapshot_out;	/* a SET unanswered */
@@ -161,6 +162,7 @@ promote_view(const struct es_event *ev, struct synth_event *se)
 	se->session = promote_sb(ev->session);
 	se->model = promote_sb(ev->model);
 	se->pattern = promote_sb(ev->pattern);
+	se->label_hash = NULL;
 }
 
 static char **
@@ -270,7 +272,7 @@ promote_snapshot_due(struct promote *p)
 	uint64_t	every = server_config(p->srv)->synth_snapshot_events;
 
 	if (every == 0 || p->since_snapshot < every || p->snapshot_out ||
-	    p->state != PROMOTE_LIVE)
+	    p->state != PROMOTE_LIVE || p->no_store)
 		return;
 	event_active(p->snapshot_ev, EV_TIMEOUT, 0);
 }
@@ -399,6 +401,7 @@ promote_load(struct promote *p)
 	}
 	if (errno == ENOTSUP) {		/* the memory log: nothing kept */
 		p->loaded = true;
+		p->no_store = true;
 		return (false);
 	}
 	promote_behind(p);
@@ -507,7 +510,7 @@ promote_recent(const struct promote *p, const struct promote_recent **out,
 
 static void
 promote_feed_one(struct promote *p, const struct es_event *ev,
-    synth_promote_fn *fn)
+    const uint64_t *label_hash, synth_promote_fn *fn)
 {
 	struct synth_event	se;
 
@@ -518,16 +521,18 @@ promote_feed_one(struct promote *p, const struct es_event *ev,
 	p->last_fed = ev->eid;
 	p->since_snapshot++;
 	promote_view(ev, &se);
+	se.label_hash = label_hash;
 	/* The router's allocation policy: out of memory is a sizing bug. */
 	xcheck(synth_feed(p->synth, &se, fn, p), 0);
 }
 
 void
-promote_feed(struct promote *p, const struct es_event *ev)
+promote_feed(struct promote *p, const struct es_event *ev,
+    const uint64_t *label_hash)
 {
 	if (p == NULL || p->state != PROMOTE_LIVE)
 		return;		/* a rebuild reads it from the log later */
-	promote_feed_one(p, ev, promote_found_live);
+	promote_feed_one(p, ev, label_hash, promote_found_live);
 	promote_snapshot_due(p);
 }
 
@@ -861,7 +866,7 @@ promote_page(struct promote *p, struct es_event **evs,
 		if (promote_is_record(evs[i]))
 			promote_matched(p, evs[i]->pattern);
 		promote_track_owed(p, evs[i]);
-		promote_feed_one(p, evs[i], promote_found_rebuilding);
+		promote_feed_one(p, evs[i], NULL, promote_found_rebuilding);
 		es_event_unref(evs[i]);
 	}
 	p->rebuilt += res->n;

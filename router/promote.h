@@ -49,8 +49,12 @@ struct promote	*promote_new(struct server *, char **cause);
 void		 promote_free(struct promote *);
 /* Runs the loop until the start-up rebuild is done (or cannot go on). */
 void		 promote_wait_rebuilt(struct promote *);
-/* ev (a view, borrowed) was just logged: fed when live. */
-void		 promote_feed(struct promote *, const struct es_event *ev);
+/*
+ * ev (a view, borrowed) was just logged: fed when live. label_hash: its
+ * publisher's synth_label_hash of agent, session, model, or NULL.
+ */
+void		 promote_feed(struct promote *, const struct es_event *ev,
+		    const uint64_t *label_hash);
 /* The log is reachable again: a rebuild that stopped goes on. */
 void		 promote_log_up(struct promote *);
 enum promote_state promote_state(const struct promote *);

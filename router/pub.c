@@ -164,7 +164,7 @@ pub_event(const struct wire_msg *f, const struct eid *eid,
 /* Appends a cross-tract event; fills res (stored, or ticket). */
 static enum pub_status
 pub_log(struct server *srv, const struct wire_msg *f, const struct eid *eid,
-    struct pub_result *res)
+    const uint64_t *label_hash, struct pub_result *res)
 {
 	struct pub_ticket	*tk = pub_ticket_peek();
 	struct es_event		 ev;
@@ -174,7 +174,7 @@ pub_log(struct server *srv, const struct wire_msg *f, const struct eid *eid,
 	rc = es_append(server_es(srv), &ev, pub_settled, tk, &res->stored);
 	/* In the log (settled or on its way): the synthesizer's input. */
 	if (rc != -1)
-		promote_feed(server_promote(srv), &ev);
+		promote_feed(server_promote(srv), &ev, label_hash);
 	if (rc == ES_PENDING) {
 		/* The callback comes later, from the loop: take it now. */
 		pub_ticket_take(tk);
@@ -212,7 +212,7 @@ pub_bframe(const struct wire_msg *f)
 
 enum pub_status
 pub_publish(struct server *srv, struct tract *t, struct wire_msg *f,
-    bool log, struct pub_result *res)
+    bool log, const uint64_t *label_hash, struct pub_result *res)
 {
 	enum pub_status	 st = PUB_DONE;
 	struct msg	*m;
@@ -242,7 +242,8 @@ pub_publish(struct server *srv, struct tract *t, struct wire_msg *f,
 	    (uint64_t)(f->ts_us / 1000), &eid, res->eid);
 	cross = pub_cross(f);
 	if (cross || log || pub_bframe(f)) {
-		if ((st = pub_log(srv, f, &eid, res)) == PUB_REFUSED)
+		if ((st = pub_log(srv, f, &eid, label_hash, res)) ==
+		    PUB_REFUSED)
 			return (st);
 	}
 	if (cross) {
@@ -291,7 +292,7 @@ pub_system(struct server *srv, const char *tract, const char *kind,
 	f.body_is_str = false;
 	f.pattern = pattern != NULL ? pub_str(pattern, strlen(pattern)) : none;
 	f.hdr = none;
-	if ((st = pub_publish(srv, t, &f, log, &res)) == PUB_PENDING)
+	if ((st = pub_publish(srv, t, &f, log, NULL, &res)) == PUB_PENDING)
 		pub_ticket_bind(res.ticket, NULL, 0, false, 0, 0);
 	if (eid != NULL && st != PUB_REFUSED)
 		memcpy(eid, res.eid, EID_STR_MAX);

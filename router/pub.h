@@ -39,11 +39,12 @@ struct pub_result {
 /*
  * Publishes *f (borrowed; its eid and ts are set here) into t. It is
  * logged when it is cross-tract, a bframe with a pattern, or log is set.
- * On PUB_PENDING the caller binds res->ticket before it returns to the
+ * label_hash: the publisher's (conn.h), or NULL. On PUB_PENDING the caller binds res->ticket before it returns to the
  * loop.
  */
 enum pub_status	 pub_publish(struct server *, struct tract *,
-		    struct wire_msg *f, bool log, struct pub_result *res);
+		    struct wire_msg *f, bool log, const uint64_t *label_hash,
+		    struct pub_result *res);
 /*
  * Who hears the outcome of a pending publish: c (referenced until then)
  * gets its held reply seq filled, ack or err. c NULL: nobody. start_us:

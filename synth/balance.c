@@ -111,7 +111,7 @@ static void		 bal_push(struct bal_pair *, const struct bal_slot *);
 static double		 bal_balance(const struct bal_pair *);
 static void		 bal_count(struct balance *, struct bal_pair *,
 			    int64_t);
-static double		 bal_f(uint32_t);
+static double		 bal_div(const struct bal_pair *);
 static void		 bal_emerge(struct balance *, const struct bal_pair *);
 static void		 bal_view_cb(const void *, VISIT, void *);
 static void		 bal_pack_cb(const void *, VISIT, void *);
@@ -165,32 +165,56 @@ bal_key_cmp(const void *x, const void *y)
  * them) belong to one architecture; the figures do not depend on them
  * beyond telling labels apart. The empty string is a value like any other.
  */
-static uint64_t
-bal_hash(const struct synth_bytes *s)
+uint64_t
+synth_label_hash(const char *ptr, size_t len)
 {
-	uint64_t	h = 14695981039346656037ULL ^ (uint64_t)s->len;
+	uint64_t	h = 14695981039346656037ULL ^ (uint64_t)len;
 	uint64_t	w;
 	size_t		i;
 
-	for (i = 0; i + 8 <= s->len; i += 8) {
-		memcpy(&w, s->ptr + i, 8);
+	for (i = 0; i + 8 <= len; i += 8) {
+		memcpy(&w, ptr + i, 8);
 		h = (h ^ w) * 1099511628211ULL;
 		h ^= h >> 29;
 	}
-	if (i < s->len) {
+	if (i < len) {
 		w = 0;
-		memcpy(&w, s->ptr + i, s->len - i);
+		memcpy(&w, ptr + i, len - i);
 		h = (h ^ w) * 1099511628211ULL;
 		h ^= h >> 29;
 	}
 	return (h * 0x9e3779b97f4a7c15ULL);
 }
 
+static uint64_t
+bal_hash(const struct synth_bytes *s)
+{
+	return (synth_label_hash(s->ptr, s->len));
+}
+
+/*
+ * Equal bytes, a word at a time: tract names are short, and this runs
+ * for every event (a call to memcmp costs more than the comparison).
+ */
 static bool
 bal_eq(const struct synth_bytes *x, const struct synth_bytes *y)
 {
-	return (x->len == y->len &&
-	    (x->len == 0 || memcmp(x->ptr, y->ptr, x->len) == 0));
+	uint64_t	a, b;
+	size_t		i = 0;
+
+	if (x->len != y->len)
+		return (false);
+	for (; i + 8 <= x->len; i += 8) {
+		memcpy(&a, x->ptr + i, 8);
+		memcpy(&b, y->ptr + i, 8);
+		if (a != b)
+			return (false);
+	}
+	for (; i < x->len; i++) {
+		if (x->ptr[i] != y->ptr[i])
+			return (false);
+	}
+	return (true);
 }
 
 /*
@@ -414,9 +438,13 @@ found:
 		if (!ctab_has_room(&tx->pair->tab[d]) &&
 		    ctab_reserve(&tx->pair->tab[d]) == -1)
 			goto fail;
-	tx->h[0] = bal_hash(&ev->agent);
-	tx->h[1] = bal_hash(&ev->session);
-	tx->h[2] = bal_hash(&ev->model);
+	if (ev->label_hash != NULL)
+		memcpy(tx->h, ev->label_hash, sizeof(tx->h));
+	else {
+		tx->h[0] = bal_hash(&ev->agent);
+		tx->h[1] = bal_hash(&ev->session);
+		tx->h[2] = bal_hash(&ev->model);
+	}
 	return (0);
 fail:
 	balance_abort(b, tx);
@@ -507,13 +535,31 @@ bal_count(struct balance *b, struct bal_pair *p, int64_t ts_us)
 	b->last_ts = ts_us;
 }
 
-/* f(d) = min(1, (d - 1) / 2): 1 distinct value 0, 2 0.5, 3 or more 1. */
+/*
+ * (f(d_a) + f(d_s) + f(d_m)) / 3 with f(d) = min(1, (d - 1) / 2): one
+ * distinct value 0, two 0.5, three or more 1. Each f is 0, 0.5 or 1, so
+ * the sum is
+ * exact and the quotient is one of seven doubles: looked up, it is the
+ * same double the division gives (IEEE division rounds correctly).
+ */
 static double
-bal_f(uint32_t d)
+bal_div(const struct bal_pair *p)
 {
-	double	v = (double)(d - 1) / 2.0;
+	static double	table[7];
+	static bool	made;
+	unsigned	k, i, d;
 
-	return (v < 1.0 ? v : 1.0);
+	if (!made) {
+		for (k = 0; k < 7; k++)
+			table[k] = ((double)k * 0.5) / 3.0;
+		made = true;
+	}
+	/* 2 f(d) in integers: d >= 3 gives 2, d == 2 gives 1, else 0. */
+	for (k = 0, i = 0; i < BALANCE_NDIM; i++) {
+		d = p->tab[i].used;
+		k += d >= 3 ? 2 : d == 2 ? 1 : 0;
+	}
+	return (table[k]);
 }
 
 /*
@@ -527,8 +573,7 @@ bal_emerge(struct balance *b, const struct bal_pair *p)
 	double	div, x = 0.0;
 
 	if (p->n >= b->min_window) {
-		div = (bal_f(p->tab[0].used) + bal_f(p->tab[1].used) +
-		    bal_f(p->tab[2].used)) / 3.0;
+		div = bal_div(p);
 		x = bal_balance(p) * div;
 	}
 	b->e += (x - b->e) / (double)b->window;

@@ -52,6 +52,12 @@ struct synth_event {
 	struct synth_bytes	session;
 	struct synth_bytes	model;
 	struct synth_bytes	pattern;
+	/*
+	 * synth_label_hash() of agent, session and model, when the caller
+	 * has them (a connection's labels do not change), or NULL: the
+	 * synth computes them. Either way the same values.
+	 */
+	const uint64_t		*label_hash;
 };
 
 struct synth_config {
@@ -122,6 +128,9 @@ struct synth_pattern_view {
 	struct synth_eid	last_eid;
 	bool			promoted;
 };
+
+/* The hash the synth tells labels (agents, sessions, models) apart by. */
+uint64_t	 synth_label_hash(const char *ptr, size_t len);
 
 /* Fills c with the defaults of SPEC's configuration table. */
 void		 synth_config_default(struct synth_config *c);

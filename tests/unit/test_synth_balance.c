@@ -527,6 +527,51 @@ test_synth_emergence_worked_example_w4(void **state)
 	fix_stop(&f);
 }
 
+/*
+ * The router passes a connection's label hashes (synth_label_hash, once
+ * per connection); a rebuild computes them from the bytes. Both feeds
+ * give the same state, bit for bit.
+ */
+static void
+test_synth_label_hashes_given_or_computed_agree(void **state)
+{
+	static const char	*agents[] = { "planner", "critic",
+				    "a-rather-long-agent-name-of-40-bytes.." };
+	static const char	*sessions[] = { "", "s-1", "s-22222222" };
+	struct synth_stats	 a, b;
+	struct synth_event	 ev;
+	struct fix		 f, g;
+	uint64_t		 h[3];
+	int			 i;
+
+	(void)state;
+	fix_start(&f, 8, 0.7);
+	fix_start(&g, 8, 0.7);
+	for (i = 0; i < 200; i++) {
+		memset(&ev, 0, sizeof(ev));
+		ev.eid.ms = (uint64_t)i + 1;
+		ev.ts_us = (int64_t)i * 1000;
+		ev.from = bytes(i % 3 ? "left" : "right");
+		ev.to = bytes(i % 3 ? "right" : "left");
+		ev.kind = bytes("msg");
+		ev.agent = bytes(agents[i % 3]);
+		ev.session = bytes(sessions[(i / 3) % 3]);
+		ev.model = bytes(i % 5 ? "m1" : "m2");
+		assert_int_equal(synth_feed(f.s, &ev, NULL, NULL), 0);
+		h[0] = synth_label_hash(ev.agent.ptr, ev.agent.len);
+		h[1] = synth_label_hash(ev.session.ptr, ev.session.len);
+		h[2] = synth_label_hash(ev.model.ptr, ev.model.len);
+		ev.label_hash = h;
+		assert_int_equal(synth_feed(g.s, &ev, NULL, NULL), 0);
+	}
+	a = stats(&f);
+	b = stats(&g);
+	assert_true(a.emergence > 0.0);
+	assert_memory_equal(&a, &b, sizeof(a));
+	fix_stop(&f);
+	fix_stop(&g);
+}
+
 /* One agent, session and model throughout: div 0, so E stays 0. */
 static void
 test_synth_emergence_needs_diversity(void **state)
@@ -738,6 +783,8 @@ main(void)
 		    test_synth_balance_pairs_are_unordered_in_byte_order),
 		cmocka_unit_test(test_synth_balance_max_pairs_drops_new_pairs),
 		cmocka_unit_test(test_synth_emergence_worked_example_w4),
+		cmocka_unit_test(
+		    test_synth_label_hashes_given_or_computed_agree),
 		cmocka_unit_test(test_synth_emergence_needs_diversity),
 		cmocka_unit_test(test_synth_emergence_empty_label_is_a_value),
 		cmocka_unit_test(test_synth_emergence_stays_in_unit_interval),
