@@ -109,10 +109,11 @@ static void		 bal_replace(struct bal_pair *,
 			    const struct bal_slot *);
 static void		 bal_push(struct bal_pair *, const struct bal_slot *);
 static double		 bal_balance(const struct bal_pair *);
-static void		 bal_count(struct balance *, struct bal_pair *,
+static void		 bal_count(struct balance *, struct bal_pair *, double,
 			    int64_t);
 static double		 bal_div(const struct bal_pair *);
-static void		 bal_emerge(struct balance *, const struct bal_pair *);
+static void		 bal_emerge(struct balance *, const struct bal_pair *,
+			    double);
 static void		 bal_view_cb(const void *, VISIT, void *);
 static void		 bal_pack_cb(const void *, VISIT, void *);
 static int		 bal_pack_pair(msgpack_packer *,
@@ -498,7 +499,7 @@ bal_replace(struct bal_pair *p, const struct bal_slot *s)
 		ctab_inc(&p->tab[d], s->h[d]);
 	}
 	*old = *s;
-	p->head = (p->head + 1) % p->cap;
+	p->head = p->head + 1 == p->cap ? 0 : p->head + 1;
 }
 
 /* min(a, b) / max(a, b), 0 when both are 0. */
@@ -521,9 +522,10 @@ bal_balance(const struct bal_pair *p)
  * pair while it stays there; an unbalanced window ends the run.
  */
 static void
-bal_count(struct balance *b, struct bal_pair *p, int64_t ts_us)
+bal_count(struct balance *b, struct bal_pair *p, double balance,
+    int64_t ts_us)
 {
-	if (p->n < b->min_window || bal_balance(p) < b->threshold) {
+	if (p->n < b->min_window || balance < b->threshold) {
 		p->balanced = false;
 		return;
 	}
@@ -568,13 +570,13 @@ bal_div(const struct bal_pair *p)
  * changing either changes the last bits, and rebuilds must match.
  */
 static void
-bal_emerge(struct balance *b, const struct bal_pair *p)
+bal_emerge(struct balance *b, const struct bal_pair *p, double balance)
 {
 	double	div, x = 0.0;
 
 	if (p->n >= b->min_window) {
 		div = bal_div(p);
-		x = bal_balance(p) * div;
+		x = balance * div;
 	}
 	b->e += (x - b->e) / (double)b->window;
 }
@@ -585,6 +587,7 @@ balance_commit(struct balance *b, const struct synth_event *ev,
 {
 	struct bal_pair	*p = tx->pair;
 	struct bal_slot	 s;
+	double		 balance;
 
 	if (tx->what == BALANCE_DROP)
 		b->pairs_dropped++;
@@ -599,8 +602,9 @@ balance_commit(struct balance *b, const struct synth_event *ev,
 	b->last = p;
 	if (p->since < b->window)
 		p->since++;
-	bal_count(b, p, ev->ts_us);
-	bal_emerge(b, p);
+	balance = bal_balance(p);
+	bal_count(b, p, balance, ev->ts_us);
+	bal_emerge(b, p, balance);
 }
 
 void
