@@ -122,18 +122,16 @@ static void	promote_behind(struct promote *);
 static struct eid promote_after(struct eid);
 static void	promote_config(const struct config *, struct synth_config *);
 
-static bool
-promote_bytes_is(struct es_bytes b, const char *s)
-{
-	return (b.len == strlen(s) && memcmp(b.ptr, s, b.len) == 0);
-}
+/* b is the literal s (its length known where it is used: no strlen). */
+#define promote_bytes_is(b, s)						\
+	((b).len == sizeof(s) - 1 && memcmp((b).ptr, (s), sizeof(s) - 1) == 0)
 
 /* The router's own record of a promotion. */
 static bool
 promote_is_record(const struct es_event *ev)
 {
-	return (promote_bytes_is(ev->kind, PROMOTE_KIND) &&
-	    promote_bytes_is(ev->to, PROMOTE_TRACT) && ev->pattern.len > 0);
+	return (ev->pattern.len > 0 && promote_bytes_is(ev->kind, PROMOTE_KIND) &&
+	    promote_bytes_is(ev->to, PROMOTE_TRACT));
 }
 
 static struct synth_bytes
@@ -533,7 +531,8 @@ promote_feed(struct promote *p, const struct es_event *ev,
 	if (p == NULL || p->state != PROMOTE_LIVE)
 		return;		/* a rebuild reads it from the log later */
 	promote_feed_one(p, ev, label_hash, promote_found_live);
-	promote_snapshot_due(p);
+	if (p->since_snapshot >= server_config(p->srv)->synth_snapshot_events)
+		promote_snapshot_due(p);
 }
 
 /* The body of a candidate msg: what promoted it. */

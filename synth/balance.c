@@ -91,6 +91,7 @@ struct balance {
 	int64_t		 last_ts;
 	uint64_t	 pairs_dropped;
 	struct bal_pair	*last;		/* the pair of the last event: cache */
+	bool		 last_dir;	/* and its direction */
 };
 
 static int		 bal_key_cmp(const void *, const void *);
@@ -227,15 +228,19 @@ static struct bal_pair *
 bal_cached(const struct balance *b, const struct synth_event *ev, bool *dir)
 {
 	const struct bal_pair	*p = b->last;
+	bool			 rev = b->last_dir;
 
 	if (p == NULL)
 		return (NULL);
-	if (bal_eq(&ev->from, &p->key.a) && bal_eq(&ev->to, &p->key.b)) {
-		*dir = false;
+	/* The direction of the last event first: publishers repeat. */
+	if (bal_eq(&ev->from, rev ? &p->key.b : &p->key.a) &&
+	    bal_eq(&ev->to, rev ? &p->key.a : &p->key.b)) {
+		*dir = rev;
 		return (b->last);
 	}
-	if (bal_eq(&ev->from, &p->key.b) && bal_eq(&ev->to, &p->key.a)) {
-		*dir = true;
+	if (bal_eq(&ev->from, rev ? &p->key.a : &p->key.b) &&
+	    bal_eq(&ev->to, rev ? &p->key.b : &p->key.a)) {
+		*dir = !rev;
 		return (b->last);
 	}
 	return (NULL);
@@ -435,16 +440,24 @@ found:
 	tx->what = BALANCE_PAIR;
 	if (bal_ring_reserve(b, tx->pair) == -1)
 		goto fail;
-	for (d = 0; d < BALANCE_NDIM; d++)
-		if (!ctab_has_room(&tx->pair->tab[d]) &&
-		    ctab_reserve(&tx->pair->tab[d]) == -1)
-			goto fail;
 	if (ev->label_hash != NULL)
 		memcpy(tx->h, ev->label_hash, sizeof(tx->h));
 	else {
 		tx->h[0] = bal_hash(&ev->agent);
 		tx->h[1] = bal_hash(&ev->session);
 		tx->h[2] = bal_hash(&ev->model);
+	}
+	/*
+	 * Room for a new label, unless the window is full and the slot that
+	 * leaves has the same one (bal_replace then leaves the table alone).
+	 */
+	for (d = 0; d < BALANCE_NDIM; d++) {
+		if (tx->pair->n == b->window &&
+		    tx->pair->ring[tx->pair->head].h[d] == tx->h[d])
+			continue;
+		if (!ctab_has_room(&tx->pair->tab[d]) &&
+		    ctab_reserve(&tx->pair->tab[d]) == -1)
+			goto fail;
 	}
 	return (0);
 fail:
@@ -600,6 +613,7 @@ balance_commit(struct balance *b, const struct synth_event *ev,
 	else
 		bal_push(p, &s);
 	b->last = p;
+	b->last_dir = tx->dir;
 	if (p->since < b->window)
 		p->since++;
 	balance = bal_balance(p);

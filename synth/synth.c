@@ -130,15 +130,18 @@ synth_feed(struct synth *s, const struct synth_event *ev,
 	assert(!s->feeding);
 	if (balance_prepare(s->bal, ev, &bt) == -1)
 		goto nomem;
-	if (patterns_prepare(s->pat, ev, &pt) == -1) {
+	/* Most events have no pattern: nothing for the patterns' side. */
+	if (ev->pattern.len != 0 && patterns_prepare(s->pat, ev, &pt) == -1) {
 		balance_abort(s->bal, &bt);
 		goto nomem;
 	}
 	balance_commit(s->bal, ev, &bt);
 	s->events_fed++;
-	s->feeding = true;
-	patterns_commit(s->pat, ev, &pt, fn, arg);
-	s->feeding = false;
+	if (ev->pattern.len != 0) {
+		s->feeding = true;
+		patterns_commit(s->pat, ev, &pt, fn, arg);
+		s->feeding = false;
+	}
 	return (0);
 nomem:
 	errno = ENOMEM;
