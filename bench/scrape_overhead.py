@@ -10,14 +10,15 @@ Prints each run, then the medians and the median of the per-round ratios
 (with/without). The scraper checks every response is a 200 with samples.
 """
 import argparse
-import json
 import os
 import statistics
-import subprocess
+import sys
 import tempfile
 import threading
-import time
 import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from compare import run  # noqa: E402  one runner for both scripts
 
 W1 = "--pubs 1 --subs 1 --size 64"
 
@@ -43,20 +44,6 @@ class Scraper(threading.Thread):
                 self.failed += 1
 
 
-def run(bindir, duration, warmup, config=None):
-    env = dict(os.environ, CALLOSUMD=os.path.join(bindir, "callosumd"))
-    cmd = [os.path.join(bindir, "callosum-bench"), "--spawn", "--pin",
-           "--json", "--duration", str(duration), "--warmup", str(warmup)]
-    if config:
-        cmd += ["--router-config", config]
-    out = subprocess.run(cmd + W1.split(), capture_output=True, text=True,
-                         env=env, timeout=300)
-    d = json.loads(out.stdout)
-    if d["errors"]:
-        raise SystemExit("errors: %s" % d["errors"])
-    return d["msgs_per_s"]
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
@@ -79,12 +66,13 @@ def main():
                     s = Scraper("http://127.0.0.1:%d/metrics" % a.port,
                                 a.every)
                     s.start()
-                    got[which] = run(a.bin, a.duration, a.warmup, conf)
+                    got[which] = run(a.bin, W1, a.duration, a.warmup,
+                                     conf)[0]
                     s.stop.set()
                     s.join()
                     scrapes += s.ok
                 else:
-                    got[which] = run(a.bin, a.duration, a.warmup)
+                    got[which] = run(a.bin, W1, a.duration, a.warmup)[0]
                 print("round %d %-3s %12.0f msg/s" % (r, which, got[which]),
                       flush=True)
             off.append(got["off"])
