@@ -1723,6 +1723,124 @@ test_es_redis_full_ring_refuses_the_third_append(void **state)
 	assert_int_equal(fix_stats(f).fallback_depth, 0);
 }
 
+/* What a kv operation was answered with. */
+struct kv_seen {
+	unsigned	n;
+	int		status;
+	char		val[64];	/* "" when none */
+	bool		none;		/* val NULL */
+};
+
+static void
+kv_cb(void *arg, int status, const void *val, size_t len)
+{
+	struct kv_seen	*k = arg;
+
+	k->n++;
+	k->status = status;
+	k->none = val == NULL;
+	assert_true(len < sizeof(k->val));
+	if (val != NULL)
+		memcpy(k->val, val, len);
+	k->val[val != NULL ? len : 0] = '\0';
+}
+
+/*
+ * The router's own state beside the log (synth snapshots): SET and GET
+ * of <prefix>NAME, each answered once; a GET of nothing gives no value;
+ * nothing can be asked before the link is up (EAGAIN).
+ */
+static void
+test_es_redis_kv_set_and_get_are_answered_once(void **state)
+{
+	struct fix	*f = *state;
+	struct kv_seen	 set = { 0 }, get = { 0 }, none = { 0 };
+	struct fk_link	*l;
+
+	fix_open(f);
+	errno = 0;
+	assert_int_equal(es_kv_get(f->es, "synth", kv_cb, &get), -1);
+	assert_int_equal(errno, EAGAIN);
+	fix_up(f, rp_arr(0));
+	l = fk_cur();
+	assert_int_equal(es_kv_set(f->es, "synth", "abc", 3, kv_cb, &set),
+	    ES_PENDING);
+	assert_string_equal(fk_cmd_str(l, 0), "SET callosum:synth abc");
+	fk_answer(l, rp_new(REDIS_REPLY_STATUS, "OK"));
+	assert_int_equal(set.n, 1);
+	assert_int_equal(set.status, 0);
+	assert_int_equal(es_kv_get(f->es, "synth", kv_cb, &get), ES_PENDING);
+	assert_string_equal(fk_cmd_str(l, 0), "GET callosum:synth");
+	fk_answer(l, rp_str("abc"));
+	assert_int_equal(get.n, 1);
+	assert_int_equal(get.status, 0);
+	assert_false(get.none);
+	assert_string_equal(get.val, "abc");
+	assert_int_equal(es_kv_get(f->es, "other", kv_cb, &none), ES_PENDING);
+	fk_answer(l, rp_new(REDIS_REPLY_NIL, NULL));
+	assert_int_equal(none.n, 1);
+	assert_int_equal(none.status, 0);
+	assert_true(none.none);
+	/* Not a kv failure that takes the link down: it stays. */
+	assert_false(l->closed);
+	assert_int_equal(es_get_state(f->es), ES_STATE_DIRECT);
+}
+
+/* A kv operation out when the link goes: -1, once. */
+static void
+test_es_redis_kv_out_when_the_link_goes_fails_once(void **state)
+{
+	struct fix	*f = *state;
+	struct kv_seen	 get = { 0 };
+
+	fix_open(f);
+	fix_up(f, rp_arr(0));
+	assert_int_equal(es_kv_get(f->es, "synth", kv_cb, &get), ES_PENDING);
+	fk_lose(fk_cur(), "fake: reset");
+	assert_int_equal(get.n, 1);
+	assert_int_equal(get.status, -1);
+	fix_run_until(f, &get.n, 2, TIMEOUT_MS * 2);
+	assert_int_equal(get.n, 1);
+}
+
+/*
+ * A copy into a stream of its own, with the event's id: its id back is
+ * done, and so is "equal or smaller" (already there); another error is -1
+ * and keeps the link.
+ */
+static void
+test_es_redis_mirror_writes_the_id_and_takes_a_repeat_as_done(void **state)
+{
+	struct fix	*f = *state;
+	struct kv_seen	 a = { 0 }, b = { 0 }, c = { 0 };
+	struct es_event	 ev = ev_make(1000, 0, "candidate");
+	struct fk_link	*l;
+
+	fix_open(f);
+	fix_up(f, rp_arr(0));
+	l = fk_cur();
+	assert_int_equal(es_mirror(f->es, "candidates", &ev, kv_cb, &a),
+	    ES_PENDING);
+	assert_string_equal(fk_cmd_str(l, 0),
+	    "XADD callosum:candidates 1000-0 " FIELDS("candidate"));
+	fk_answer(l, rp_str("1000-0"));
+	assert_int_equal(a.n, 1);
+	assert_int_equal(a.status, 0);
+	assert_int_equal(es_mirror(f->es, "candidates", &ev, kv_cb, &b),
+	    ES_PENDING);
+	fk_answer(l, rp_err("ERR The ID specified in XADD is equal or smaller "
+	    "than the target stream top item"));
+	assert_int_equal(b.n, 1);
+	assert_int_equal(b.status, 0);
+	assert_int_equal(es_mirror(f->es, "candidates", &ev, kv_cb, &c),
+	    ES_PENDING);
+	fk_answer(l, rp_err("WRONGTYPE Operation against a key holding the "
+	    "wrong kind of value"));
+	assert_int_equal(c.n, 1);
+	assert_int_equal(c.status, -1);
+	assert_false(l->closed);
+}
+
 #define T(name)	cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
@@ -1757,6 +1875,9 @@ main(void)
 		T(test_es_redis_flush_pending_at_close_gets_minus_1),
 		T(test_es_redis_second_flush_keeps_the_first_callback),
 		T(test_es_redis_full_ring_refuses_the_third_append),
+		T(test_es_redis_kv_set_and_get_are_answered_once),
+		T(test_es_redis_kv_out_when_the_link_goes_fails_once),
+		T(test_es_redis_mirror_writes_the_id_and_takes_a_repeat_as_done),
 	};
 
 	return (cmocka_run_group_tests(tests, NULL, NULL));
