@@ -344,6 +344,9 @@ class Connection:
         self._waiters: dict[int, "asyncio.Future | None"] = {}
         self._subs: dict[int, _Stream] = {}
         self._errors: collections.deque = collections.deque()
+        self._wbuf: list[bytes] = []    # frames not yet given to the transport
+        self._wlen = 0
+        self._flush_soon = False
         self._last_error: "RouterError | None" = None
         self._closed: "ConnectionClosed | None" = None
         self.conn_id: "int | None" = None
@@ -397,8 +400,12 @@ class Connection:
         for s in subs.values():
             s._finish(None if bye else exc)
         if self._proto is not None:
-            if self._proto.transport is not None:
-                self._proto.transport.close()
+            t = self._proto.transport
+            if t is not None:
+                if self._wbuf and not t.is_closing():
+                    t.write(b"".join(self._wbuf))
+                self._wbuf.clear()
+                t.close()
             self._proto._wake_drain()
 
     # -- frames out
@@ -416,7 +423,25 @@ class Connection:
                              f"router's max_frame {self.max_frame}")
         if self._closed is not None:
             raise self._closed
-        self._proto.transport.write(_LEN.pack(len(data)) + data)
+        # Frames are gathered and handed to the transport once per pass of
+        # the event loop (or every 64 KiB): one send() for many frames.
+        self._wbuf.append(_LEN.pack(len(data)))
+        self._wbuf.append(data)
+        self._wlen += len(data) + 4
+        if self._wlen >= 65536:
+            self._flush()
+        elif not self._flush_soon:
+            self._flush_soon = True
+            self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_soon = False
+        if self._wbuf:
+            data = b"".join(self._wbuf)
+            self._wbuf.clear()
+            self._wlen = 0
+            if self._closed is None:
+                self._proto.transport.write(data)
 
     def _send_ignored(self, frame: dict) -> None:
         """Send with an id whose reply (ack or err) is dropped."""
