@@ -10,7 +10,8 @@ PKGS="build-essential cmake pkg-config libevent-dev libhiredis-dev
 libmsgpack-dev libcurl4-openssl-dev libcmocka-dev redis-server redis-tools"
 # What only the tests use: promtool checks /metrics, Chromium renders the
 # dashboard, curl and python3 drive HTTP and the bench scripts.
-TEST_PKGS="prometheus chromium curl python3 python3-msgpack"
+TEST_PKGS="prometheus chromium curl python3 python3-msgpack python3-pytest
+python3-pytest-asyncio"
 JOBS=$(nproc 2>/dev/null || echo 2)
 
 as_root() {
