@@ -26,6 +26,11 @@ libdir=$(dirname "$(find "$tmp/prefix" -name callosum.pc | head -1)")/..
 [ -e "$libdir/libcallosum.a" ] || fail "no libcallosum.a"
 ls "$libdir"/libcallosum.so* >/dev/null || fail "no libcallosum.so"
 
+# The shared library exports callosum.h's functions only.
+so=$(ls "$libdir"/libcallosum.so.* | head -1)
+extra_syms=$(nm -D --defined-only "$so" | awk '$3 !~ /^callosum_/ && $3 !~ /^CALLOSUM_/ { print $3 }')
+[ -z "$extra_syms" ] || fail "libcallosum.so exports more: $extra_syms"
+
 export PKG_CONFIG_PATH=$libdir/pkgconfig
 flags=$(pkg-config --cflags --libs callosum) || fail "pkg-config callosum"
 cc -std=c11 -Wall -Wextra -Werror $extra "$src/tools/examples/agent.c" \
