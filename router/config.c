@@ -75,7 +75,6 @@ struct config_key {
 	char			*(*def_run)(void);
 	/* CONFIG_STRING: NULL when s is good, else what is wrong with it. */
 	const char		*(*check)(const char *s);
-	int			 flags;
 };
 
 static const char	*config_check_socket(const char *);
@@ -690,6 +689,10 @@ config_set_string(struct config *c, const struct config_key *k,
 	return (0);
 }
 
+/*
+ * Sets key k from value by its kind's setter; name is what the user wrote
+ * (the key, or the flag), used in *cause. On failure c is unchanged.
+ */
 static int
 config_set_kind(struct config *c, const struct config_key *k,
     const char *name, const char *value, char **cause)
@@ -733,17 +736,6 @@ config_free_key(struct config *c, const struct config_key *k)
 	default:
 		break;
 	}
-}
-
-/*
- * Sets key k from value; name is what the user wrote (the key, or the
- * flag), used in *cause. On failure c is unchanged.
- */
-static int
-config_set_key(struct config *c, const struct config_key *k, const char *name,
-    const char *value, char **cause)
-{
-	return (config_set_kind(c, k, name, value, cause));
 }
 
 static const struct config_key *
@@ -796,7 +788,7 @@ config_default_key(struct config *c, const struct config_key *k)
 	}
 	if (k->def == NULL)
 		return;
-	rc = config_set_key(c, k, k->name, k->def, &cause);
+	rc = config_set_kind(c, k, k->name, k->def, &cause);
 	/* A default its own setter refuses is a bug in the table. */
 	assert(rc == 0 && cause == NULL);
 	(void)rc;
@@ -875,7 +867,7 @@ config_set(struct config *c, const char *key, const char *value,
 		    config_quote(key, q, sizeof q));
 		return (-1);
 	}
-	return (config_set_key(c, k, k->name, value, cause));
+	return (config_set_kind(c, k, k->name, value, cause));
 }
 
 /* Applies one line; returns 0, or -1 with *cause not yet naming the line. */
@@ -1080,7 +1072,7 @@ config_apply_args(struct config *c, const struct config_arg *args,
 		k = config_find_key(args[i].flag->key);
 		assert(k != NULL);
 		snprintf(flag, sizeof flag, "--%s", args[i].flag->name);
-		if (config_set_key(c, k, flag, args[i].value, cause) != 0)
+		if (config_set_kind(c, k, flag, args[i].value, cause) != 0)
 			return (-1);
 	}
 	return (0);

@@ -45,7 +45,6 @@
 struct http {
 	struct server		*srv;
 	struct evhttp		*h;
-	char			*addr;		/* as configured */
 };
 
 static void
@@ -285,7 +284,6 @@ http_open(struct server *srv, const char *spec, char **cause)
 	}
 	hp = xcalloc(1, sizeof(*hp));
 	hp->srv = srv;
-	hp->addr = xstrdup(spec);
 	if ((hp->h = evhttp_new(server_base(srv))) == NULL)
 		goto fail;
 	/* Every method reaches us, so that others get 405 with Allow. */
@@ -316,6 +314,5 @@ http_close(struct http *hp)
 		return;
 	if (hp->h != NULL)
 		evhttp_free(hp->h);
-	free(hp->addr);
 	free(hp);
 }
