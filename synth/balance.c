@@ -560,15 +560,11 @@ bal_count(struct balance *b, struct bal_pair *p, double balance,
 static double
 bal_div(const struct bal_pair *p)
 {
-	static double	table[7];
-	static bool	made;
-	unsigned	k, i, d;
+	/* k / 2 / 3 for k = 0..6, folded at compile time, rounded as IEEE. */
+	static const double	table[7] = { 0.0 / 3.0, 0.5 / 3.0, 1.0 / 3.0,
+				    1.5 / 3.0, 2.0 / 3.0, 2.5 / 3.0, 3.0 / 3.0 };
+	unsigned		k, i, d;
 
-	if (!made) {
-		for (k = 0; k < 7; k++)
-			table[k] = ((double)k * 0.5) / 3.0;
-		made = true;
-	}
 	/* 2 f(d) in integers: d >= 3 gives 2, d == 2 gives 1, else 0. */
 	for (k = 0, i = 0; i < BALANCE_NDIM; i++) {
 		d = p->tab[i].used;
