@@ -64,7 +64,7 @@ struct metrics_row {
 	enum counter		 counter;	/* metrics_pack_counter */
 	metrics_tract_fn	*tract;		/* metrics_pack_tract */
 	const struct counter_hist *hist;	/* metrics_pack_hist */
-	size_t			 es_off;	/* metrics_pack_es: in es_stats */
+	size_t			 off;	/* of a uint64_t in the pack_at stats */
 };
 
 static int64_t	metrics_start_us;
@@ -85,14 +85,21 @@ metrics_pack_counter(msgpack_packer *pk, struct metrics_ctx *ctx,
 	msgpack_pack_uint64(pk, counter_get(r->counter));
 }
 
+/* The uint64_t at off in a stats struct (es_stats, synth's, webhook's). */
+static void
+metrics_pack_at(msgpack_packer *pk, const void *st, size_t off)
+{
+	uint64_t	v;
+
+	memcpy(&v, (const char *)st + off, sizeof(v));
+	msgpack_pack_uint64(pk, v);
+}
+
 static void
 metrics_pack_es(msgpack_packer *pk, struct metrics_ctx *ctx,
     const struct metrics_row *r)
 {
-	uint64_t	v;
-
-	memcpy(&v, (const char *)&ctx->es + r->es_off, sizeof(v));
-	msgpack_pack_uint64(pk, v);
+	metrics_pack_at(pk, &ctx->es, r->off);
 }
 
 static void
@@ -509,12 +516,9 @@ metrics_pack_synth_u64(msgpack_packer *pk, struct metrics_ctx *ctx,
     const struct metrics_row *r)
 {
 	struct synth_stats	st;
-	uint64_t		v;
 
-	if (!metrics_synth(pk, ctx, &st))
-		return;
-	memcpy(&v, (const char *)&st + r->es_off, sizeof(v));
-	msgpack_pack_uint64(pk, v);
+	if (metrics_synth(pk, ctx, &st))
+		metrics_pack_at(pk, &st, r->off);
 }
 
 static void
@@ -677,15 +681,13 @@ metrics_pack_hook_u64(msgpack_packer *pk, struct metrics_ctx *ctx,
     const struct metrics_row *r)
 {
 	struct webhook_stats	st;
-	uint64_t		v;
 
 	if (!promote_has_webhook(server_promote(ctx->srv))) {
 		msgpack_pack_nil(pk);
 		return;
 	}
 	promote_webhook_stats(server_promote(ctx->srv), &st);
-	memcpy(&v, (const char *)&st + r->es_off, sizeof(v));
-	msgpack_pack_uint64(pk, v);
+	metrics_pack_at(pk, &st, r->off);
 }
 
 /* Per-tract figures. */
@@ -771,22 +773,22 @@ static const char *const metrics_synth_states[] = {
 	  .pack = metrics_pack_counter, .counter = (c) }
 #define METRICS_ES(n, t, f, h)						\
 	{ METRICS_META(n, t, h, .nlabels = 0),				\
-	  .pack = metrics_pack_es, .es_off = offsetof(struct es_stats, f) }
+	  .pack = metrics_pack_es, .off = offsetof(struct es_stats, f) }
 #define METRICS_TRACT(n, t, fn, h)					\
 	{ METRICS_META(n, t, h, METRICS_L1("tract")),			\
 	  .pack = metrics_pack_tract, .tract = (fn) }
 #define METRICS_FN(n, t, fn, h, ...)					\
 	{ METRICS_META(n, t, h, __VA_ARGS__), .pack = (fn) }
-/* A uint64 of struct synth_stats (es_off reused as its offset). */
+/* A uint64 of struct synth_stats. */
 #define METRICS_SYNTH(n, t, f, h)					\
 	{ METRICS_META(n, t, h, .nlabels = 0),				\
 	  .pack = metrics_pack_synth_u64,				\
-	  .es_off = offsetof(struct synth_stats, f) }
+	  .off = offsetof(struct synth_stats, f) }
 /* A uint64 of struct webhook_stats. */
 #define METRICS_HOOK(n, t, f, h)					\
 	{ METRICS_META(n, t, h, .nlabels = 0),				\
 	  .pack = metrics_pack_hook_u64,				\
-	  .es_off = offsetof(struct webhook_stats, f) }
+	  .off = offsetof(struct webhook_stats, f) }
 #define METRICS_HIST(n, hp, h)						\
 	{ METRICS_META(n, PROM_HISTOGRAM, h, .nlabels = 0),		\
 	  .pack = metrics_pack_hist, .hist = (hp) }
